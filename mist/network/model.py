@@ -1,0 +1,181 @@
+"""The MI network, read top to bottom.
+
+sample set (x_BNX, y_BNY)
+  -> copula normalization (rank-gauss per column)                    [normalize.py]
+  -> one token per cell (sample n, coordinate c), C = dx + dy cells
+  -> L two-axis blocks:
+       coordinate axis: the cells of one sample attend to each other; a learned per-head bias
+         says whether two cells are in the same block (X-X, Y-Y) or across (X-Y), which tells the
+         network which coordinates are X and which Y without naming either, so f(x, y) = f(y, x)
+       sample axis: each coordinate's N cells go through an ISAB (cost linear in N)
+  -> log-det pair head: P learned features per cell give P Gram matrices (C x C, averaged over
+       samples); per matrix 1/2 (logdet G_xx + logdet G_yy - logdet G), the Gaussian MI of those
+       features. The raw normal scores are channel 0, so channel 0 is the Gaussian-copula MI.
+  -> pooled cell summary + log-det features + size features (N, dx, dy) -> non-crossing quantiles
+Every step is equivariant to the order of samples and of coordinates within X and within Y, and
+the pooling is invariant, so the output is too.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+
+import torch
+from torch import nn
+
+from mist.network.blocks import ISAB, MAB, PMA
+from mist.network.normalize import rank_gauss, soft_rank_gauss
+from mist.network.quantiles import DEFAULT_LEVELS, QuantileHead
+
+# Largest (cells x cells x heads x samples) attention-logit tensor built at once; coordinate
+# attention is independent per sample, so chunking over samples is exact and bounds memory.
+_MAX_LOGITS = 2**25
+
+
+@dataclass
+class ModelConfig:
+    """Everything needed to rebuild the network; stored in every checkpoint."""
+
+    arch: str = "two_axis"           # "two_axis" or "row_set" (plain baseline of the design study)
+    width: int = 32
+    heads: int = 4
+    blocks: int = 2
+    n_inducing: int = 8
+    pair_channels: int = 16          # 0 disables the log-det pair head
+    ridge: float = 1e-3              # added to Gram (correlation) matrices before the logdet
+    head_width: int = 128
+    levels: list = field(default_factory=lambda: list(DEFAULT_LEVELS))
+    max_dim: int = 32                # row_set only: it pads X and Y to this many columns
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def build_model(cfg: ModelConfig | dict) -> nn.Module:
+    cfg = cfg if isinstance(cfg, ModelConfig) else ModelConfig(**cfg)
+    if cfg.arch == "two_axis":
+        return TwoAxisMI(cfg)
+    if cfg.arch == "row_set":
+        return RowSetMI(cfg)
+    raise ValueError(f"unknown architecture {cfg.arch!r}; expected 'two_axis' or 'row_set'")
+
+
+def size_features(n: int, dx: int, dy: int, batch: int, device) -> torch.Tensor:
+    """(B, 4) features of the set size, symmetric in dx and dy."""
+    lx, ly, ln = math.log(dx), math.log(dy), math.log(n)
+    f = torch.tensor([ln / 4.0, (lx + ly) / 4.0, abs(lx - ly) / 4.0, (ln - math.log(dx + dy)) / 4.0])
+    return f.to(device).expand(batch, -1)
+
+
+def normalize_cells(x_BNX, y_BNY, soft_ranks: float | None):
+    """Concatenate X and Y columns and map each to normal scores -> u_BNC."""
+    xy_BNC = torch.cat([x_BNX, y_BNY], dim=-1)
+    return rank_gauss(xy_BNC) if soft_ranks is None else soft_rank_gauss(xy_BNC, soft_ranks)
+
+
+class TwoAxisBlock(nn.Module):
+    """Attention along the coordinate axis (within a sample), then along the sample axis."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.coord_mab = MAB(cfg.width, cfg.heads)
+        self.sample_isab = ISAB(cfg.width, cfg.heads, cfg.n_inducing)
+
+    def forward(self, h_BNCW: torch.Tensor, bias_1HCC: torch.Tensor) -> torch.Tensor:
+        b, n, c, w = h_BNCW.shape
+        rows = h_BNCW.reshape(b * n, c, w)
+        chunk = max(1, _MAX_LOGITS // (c * c * bias_1HCC.shape[1]))
+        rows = torch.cat([self.coord_mab(r, r, bias_1HCC) for r in rows.split(chunk)])
+        cols = rows.view(b, n, c, w).transpose(1, 2).reshape(b * c, n, w)
+        cols = self.sample_isab(cols)
+        return cols.view(b, c, n, w).transpose(1, 2)
+
+
+def gaussian_mi_of_gram(g_BPCC: torch.Tensor, dx: int, ridge: float) -> torch.Tensor:
+    """1/2 (logdet R_xx + logdet R_yy - logdet R) of each Gram matrix's correlation matrix.
+
+    g_BPCC: (B, P, C, C) symmetric PSD. Normalized to unit diagonal, then a ridge is added so the
+    log-dets are finite when N < C. Result (B, P) >= 0 (Fischer's inequality).
+    """
+    d_BPC = torch.diagonal(g_BPCC, dim1=-2, dim2=-1).clamp_min(1e-8).rsqrt()
+    r = g_BPCC * d_BPC.unsqueeze(-1) * d_BPC.unsqueeze(-2)
+    eye = torch.eye(r.shape[-1], dtype=r.dtype, device=r.device)
+    r = (r + ridge * eye) / (1.0 + ridge)
+
+    def logdet(m):
+        return 2.0 * torch.log(torch.diagonal(torch.linalg.cholesky(m), dim1=-2, dim2=-1)).sum(-1)
+
+    mi = 0.5 * (logdet(r[..., :dx, :dx]) + logdet(r[..., dx:, dx:]) - logdet(r))
+    return mi.clamp_min(0.0)
+
+
+class TwoAxisMI(nn.Module):
+    """x_BNX (B, N, dx), y_BNY (B, N, dy) -> z-quantiles (B, K) of log1p(MI)."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.cfg = cfg
+        w = cfg.width
+        self.cell_embed = nn.Sequential(nn.Linear(2, w), nn.GELU(), nn.Linear(w, w))
+        self.role_bias_2H = nn.Parameter(torch.zeros(2, cfg.heads))  # [cross-block, same-block]
+        self.blocks = nn.ModuleList(TwoAxisBlock(cfg) for _ in range(cfg.blocks))
+        self.cell_pool = PMA(w, cfg.heads)
+        self.pair_proj = nn.Linear(w, cfg.pair_channels) if cfg.pair_channels else None
+        n_pair = cfg.pair_channels + 1 if cfg.pair_channels else 0
+        self.head = QuantileHead(w + 4 + 2 * n_pair, cfg.head_width, cfg.levels)
+
+    def forward(self, x_BNX: torch.Tensor, y_BNY: torch.Tensor, soft_ranks: float | None = None):
+        b, n, dx = x_BNX.shape
+        dy = y_BNY.shape[-1]
+        u_BNC = normalize_cells(x_BNX, y_BNY, soft_ranks)
+        h_BNCW = self.cell_embed(torch.stack([u_BNC, u_BNC.square() - 1.0], dim=-1))
+
+        role_C = torch.cat([torch.zeros(dx, dtype=torch.long), torch.ones(dy, dtype=torch.long)])
+        same_CC = (role_C[:, None] == role_C[None, :]).long().to(u_BNC.device)
+        bias_1HCC = self.role_bias_2H[same_CC].permute(2, 0, 1).unsqueeze(0).to(h_BNCW.dtype)
+        for block in self.blocks:
+            h_BNCW = block(h_BNCW, bias_1HCC)
+
+        # pool samples (mean) then coordinates (attention): invariant to both orders
+        cell_summary_BW = self.cell_pool(h_BNCW.mean(dim=1)).squeeze(1)
+        feats = [cell_summary_BW.float(), size_features(n, dx, dy, b, u_BNC.device)]
+        if self.pair_proj is not None:
+            # float64: the log-dets of near-singular Gram matrices are unstable in float32
+            a_BNCP = torch.cat([u_BNC.unsqueeze(-1), self.pair_proj(h_BNCW)], dim=-1).double()
+            g_BPCC = torch.einsum("bncp,bndp->bpcd", a_BNCP, a_BNCP) / n
+            mi_BP = gaussian_mi_of_gram(g_BPCC, dx, self.cfg.ridge)
+            feats += [torch.log1p(mi_BP).float(), (mi_BP / 10.0).float()]
+        return self.head(torch.cat(feats, dim=-1).float())
+
+
+class RowSetMI(nn.Module):
+    """Plain baseline: one token per sample [x padded, y padded, column masks], ISABs, PMA.
+
+    This is the MIST-reference-style design (with X/Y masks added); it caps dx, dy at max_dim.
+    """
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.embed = nn.Linear(4 * cfg.max_dim, cfg.width)
+        self.blocks = nn.ModuleList(ISAB(cfg.width, cfg.heads, cfg.n_inducing) for _ in range(cfg.blocks))
+        self.pool = PMA(cfg.width, cfg.heads)
+        self.head = QuantileHead(cfg.width + 4, cfg.head_width, cfg.levels)
+
+    def forward(self, x_BNX: torch.Tensor, y_BNY: torch.Tensor, soft_ranks: float | None = None):
+        b, n, dx = x_BNX.shape
+        dy, m = y_BNY.shape[-1], self.cfg.max_dim
+        if max(dx, dy) > m:
+            raise ValueError(f"row_set handles at most {m} columns per side, got dx={dx}, dy={dy}")
+        u_BNC = normalize_cells(x_BNX, y_BNY, soft_ranks)
+        pad = u_BNC.new_zeros(b, n, 4 * m)
+        pad[..., :dx] = u_BNC[..., :dx]
+        pad[..., m:m + dy] = u_BNC[..., dx:]
+        pad[..., 2 * m:2 * m + dx] = 1.0
+        pad[..., 3 * m:3 * m + dy] = 1.0
+        h_BNW = self.embed(pad)
+        for block in self.blocks:
+            h_BNW = block(h_BNW)
+        feats = [self.pool(h_BNW).squeeze(1), size_features(n, dx, dy, b, u_BNC.device)]
+        return self.head(torch.cat(feats, dim=-1))

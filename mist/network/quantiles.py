@@ -1,0 +1,64 @@
+"""Quantile grid, non-crossing quantile head and pinball loss.
+
+The network predicts quantiles of z = log1p(MI). Quantiles commute with strictly increasing maps,
+so expm1 of a z-quantile is the same quantile of MI in nats; the log scale keeps sets with tens of
+nats from dominating the loss while the median stays the median.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+DEFAULT_LEVELS = (0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.975)
+
+
+def to_z(mi: torch.Tensor) -> torch.Tensor:
+    """MI in nats -> training scale z = log1p(max(MI, 0))."""
+    return torch.log1p(mi.clamp_min(0.0))
+
+
+def from_z(z: torch.Tensor) -> torch.Tensor:
+    """Training scale -> MI in nats."""
+    return torch.expm1(z)
+
+
+class QuantileHead(nn.Module):
+    """MLP from set features to K ordered z-quantiles.
+
+    Non-crossing and >= 0 by construction: q_1 = softplus(a_1), q_k = q_{k-1} + softplus(a_k).
+    features_BF: (B, F) -> z-quantiles (B, K), increasing along K.
+    """
+
+    def __init__(self, in_features: int, width: int, levels=DEFAULT_LEVELS):
+        super().__init__()
+        self.register_buffer("levels", torch.tensor(levels, dtype=torch.float32), persistent=False)
+        self.mlp = nn.Sequential(
+            nn.Linear(in_features, width), nn.GELU(),
+            nn.Linear(width, width), nn.GELU(),
+            nn.Linear(width, len(levels)),
+        )
+
+    def forward(self, features_BF: torch.Tensor) -> torch.Tensor:
+        steps_BK = F.softplus(self.mlp(features_BF))
+        return torch.cumsum(steps_BK, dim=-1)
+
+
+def pinball_loss(pred_BK: torch.Tensor, target_B: torch.Tensor, levels_K: torch.Tensor) -> torch.Tensor:
+    """Mean pinball (quantile) loss; every level weighs the same.
+
+    pred_BK: predicted quantiles, target_B: true values (same scale), levels_K in (0, 1).
+    """
+    err_BK = target_B.unsqueeze(-1) - pred_BK
+    return torch.maximum(levels_K * err_BK, (levels_K - 1.0) * err_BK).mean()
+
+
+def interpolate_quantile(pred_BK: torch.Tensor, levels_K: torch.Tensor, level: float) -> torch.Tensor:
+    """Quantile at any level in [levels[0], levels[-1]] by linear interpolation (stays monotone)."""
+    lv = levels_K.tolist()
+    if not lv[0] <= level <= lv[-1]:
+        raise ValueError(f"level {level} outside the predicted range [{lv[0]}, {lv[-1]}]")
+    k = int(torch.searchsorted(levels_K, torch.tensor(level, dtype=levels_K.dtype)).clamp(1, len(lv) - 1))
+    w = (level - lv[k - 1]) / (lv[k] - lv[k - 1])
+    return pred_BK[..., k - 1] * (1 - w) + pred_BK[..., k] * w

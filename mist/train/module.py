@@ -1,0 +1,83 @@
+"""LightningModule: pinball loss on log1p(MI) quantiles, AdamW with warmup and cosine decay."""
+
+from __future__ import annotations
+
+import math
+
+import lightning as L
+import torch
+
+from mist.network.model import ModelConfig, build_model
+from mist.network.quantiles import from_z, interpolate_quantile, pinball_loss, to_z
+from mist.evaluate import metrics
+
+
+class MIModule(L.LightningModule):
+    def __init__(self, model: dict, lr: float = 1e-3, weight_decay: float = 1e-2,
+                 warmup_steps: int = 200, max_steps: int = 10000, min_lr_ratio: float = 0.05,
+                 val_names: tuple = ("imd", "oomd")):
+        super().__init__()
+        self.save_hyperparameters()
+        self.model_config = ModelConfig(**model)
+        self.model = build_model(self.model_config)
+        self._val_rows: dict[int, list] = {}
+
+    def forward(self, x_BNX, y_BNY):
+        return self.model(x_BNX, y_BNY)
+
+    def training_step(self, batch, batch_idx):
+        pred_BK = self.model(batch["x"], batch["y"])
+        loss = pinball_loss(pred_BK, to_z(batch["mi"]), self.model.head.levels)
+        b = len(batch["mi"])
+        self.log("train/loss", loss, prog_bar=True, batch_size=b)
+        self.log("train/sets", float(b), reduce_fx="sum", batch_size=1)
+        return loss
+
+    def validation_step(self, batch, batch_idx, dataloader_idx=0):
+        pred_BK = self.model(batch["x"], batch["y"])
+        loss = pinball_loss(pred_BK, to_z(batch["mi"]), self.model.head.levels)
+        levels = self.model.head.levels
+        q = {lv: from_z(interpolate_quantile(pred_BK, levels, lv)) for lv in (0.05, 0.25, 0.5, 0.75, 0.95)}
+        rows = self._val_rows.setdefault(dataloader_idx, [])
+        for i in range(len(batch["mi"])):
+            rows.append({"true": float(batch["mi"][i]), "est": float(q[0.5][i]),
+                         "lo50": float(q[0.25][i]), "hi50": float(q[0.75][i]),
+                         "lo90": float(q[0.05][i]), "hi90": float(q[0.95][i]), "loss": float(loss)})
+
+    def on_validation_epoch_end(self):
+        for idx, rows in sorted(self._val_rows.items()):
+            name = self.hparams.val_names[idx] if idx < len(self.hparams.val_names) else str(idx)
+            for key, value in summarize_rows(rows).items():
+                self.log(f"val/{name}/{key}", value, prog_bar=(key == "mae"), add_dataloader_idx=False)
+        self._val_rows = {}
+
+    def configure_optimizers(self):
+        decay = [p for n, p in self.named_parameters() if p.ndim >= 2]
+        no_decay = [p for n, p in self.named_parameters() if p.ndim < 2]
+        opt = torch.optim.AdamW([{"params": decay, "weight_decay": self.hparams.weight_decay},
+                                 {"params": no_decay, "weight_decay": 0.0}], lr=self.hparams.lr)
+        warm, total, floor = self.hparams.warmup_steps, self.hparams.max_steps, self.hparams.min_lr_ratio
+
+        def lr_factor(step):
+            if step < warm:
+                return (step + 1) / warm
+            t = min(1.0, (step - warm) / max(1, total - warm))
+            return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * t))
+
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_factor)
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
+
+
+def summarize_rows(rows: list[dict]) -> dict:
+    """MAE, RMSE, bias and 50% / 90% interval coverage of a list of validation rows."""
+    import numpy as np
+
+    t = np.array([r["true"] for r in rows])
+    e = np.array([r["est"] for r in rows])
+    col = lambda k: np.array([r[k] for r in rows])  # noqa: E731
+    return {
+        "mae": metrics.mae(e, t), "rmse": metrics.rmse(e, t), "bias": metrics.bias(e, t),
+        "cov50": metrics.coverage(col("lo50"), col("hi50"), t),
+        "cov90": metrics.coverage(col("lo90"), col("hi90"), t),
+        "loss": float(np.mean(col("loss"))),
+    }

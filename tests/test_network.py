@@ -1,0 +1,118 @@
+"""Invariances, shapes and quantile properties of the MI network (small real models)."""
+
+import pytest
+import torch
+
+from mist.network.model import ModelConfig, build_model
+from mist.network.normalize import rank_gauss, soft_rank_gauss
+from mist.network.quantiles import pinball_loss, to_z
+
+SMALL = dict(width=16, heads=2, blocks=1, n_inducing=4, pair_channels=4, head_width=32)
+
+
+@pytest.fixture(scope="module")
+def model():
+    torch.manual_seed(0)
+    return build_model(ModelConfig(**SMALL)).eval()
+
+
+def _data(b=2, n=40, dx=3, dy=5, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(b, n, dx, generator=g)
+    y = torch.randn(b, n, dy, generator=g)
+    y[..., 0] += 2 * x[..., 0]
+    return x, y
+
+
+def test_sample_order_invariance(model):
+    x, y = _data()
+    perm = torch.randperm(x.shape[1])
+    torch.testing.assert_close(model(x[:, perm], y[:, perm]), model(x, y), atol=1e-5, rtol=1e-5)
+
+
+def test_coordinate_order_invariance(model):
+    x, y = _data()
+    px, py = torch.randperm(x.shape[-1]), torch.randperm(y.shape[-1])
+    torch.testing.assert_close(model(x[..., px], y[..., py]), model(x, y), atol=1e-5, rtol=1e-5)
+
+
+def test_knows_x_from_y(model):
+    """Moving a column from Y to X changes the estimate: roles are not lost."""
+    x, y = _data(dx=2, dy=2)
+    moved = model(torch.cat([x, y[..., :1]], -1), y[..., 1:])
+    assert (moved - model(x, y)).abs().max() > 1e-4
+
+
+def test_symmetric_in_x_and_y(model):
+    x, y = _data()
+    torch.testing.assert_close(model(y, x), model(x, y), atol=1e-5, rtol=1e-5)
+
+
+def test_monotone_map_invariance(model):
+    x, y = _data()
+    torch.testing.assert_close(model(torch.exp(x), y ** 3 + y), model(x, y), atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("dx,dy,n", [(1, 7, 8), (1, 1, 8), (7, 1, 33), (128, 128, 16)])
+def test_shapes_and_quantiles(model, dx, dy, n):
+    x, y = _data(b=3, n=n, dx=dx, dy=dy)
+    q = model(x, y)
+    assert q.shape == (3, len(model.cfg.levels))
+    assert torch.isfinite(q).all()
+    assert (q >= 0).all()
+    assert (q[:, 1:] >= q[:, :-1]).all(), "quantiles cross"
+
+
+def test_large_n_fits(model):
+    x, y = _data(b=1, n=4096, dx=4, dy=4)
+    with torch.no_grad():
+        assert torch.isfinite(model(x, y)).all()
+
+
+def test_rank_gauss_ties_and_constants():
+    x = torch.tensor([[[1.0, 5.0], [2.0, 5.0], [2.0, 5.0], [3.0, 5.0]]])
+    z = rank_gauss(x)
+    assert z[0, 1, 0] == z[0, 2, 0]                     # ties share their average rank
+    assert torch.allclose(z[..., 1], torch.zeros(4))    # a constant column carries nothing
+    torch.testing.assert_close(z[0, :, 0], -z[0, :, 0].flip(0))
+
+
+def test_soft_rank_tends_to_hard_rank():
+    x = torch.stack([torch.randperm(50).float() for _ in range(3)], -1).unsqueeze(0)
+    torch.testing.assert_close(soft_rank_gauss(x, 1e-4), rank_gauss(x), atol=1e-3, rtol=0)
+
+
+def test_pinball_loss_minimized_by_quantile():
+    target = torch.linspace(0, 1, 101)
+    levels = torch.tensor([0.1, 0.5, 0.9])
+    best = torch.tensor([[0.1, 0.5, 0.9]]).expand(101, 3)
+    off = best + 0.05
+    assert pinball_loss(best, target, levels) < pinball_loss(off, target, levels)
+    assert to_z(torch.tensor(-1.0)) == 0
+
+
+def test_overfit_fixed_batch():
+    torch.manual_seed(0)
+    m = build_model(ModelConfig(**SMALL))
+    x, y = _data(b=8, n=32, dx=2, dy=2, seed=1)
+    target = to_z(torch.linspace(0.1, 2.0, 8))
+    opt = torch.optim.Adam(m.parameters(), lr=3e-3)
+    losses = []
+    for _ in range(60):
+        loss = pinball_loss(m(x, y), target, m.head.levels)
+        opt.zero_grad(); loss.backward(); opt.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.3 * losses[0]
+
+
+def test_row_set_baseline_runs():
+    m = build_model(ModelConfig(arch="row_set", width=16, heads=2, blocks=1, n_inducing=4, head_width=16))
+    x, y = _data()
+    assert m(x, y).shape == (2, 9)
+    with pytest.raises(ValueError, match="at most 32"):
+        m(torch.randn(1, 10, 33), torch.randn(1, 10, 2))
+
+
+def test_unknown_arch():
+    with pytest.raises(ValueError, match="unknown architecture"):
+        build_model(ModelConfig(arch="nope"))
