@@ -39,6 +39,13 @@ class QuantileHead(nn.Module):
             nn.Linear(width, width), nn.GELU(),
             nn.Linear(width, len(levels)),
         )
+        # start near a plausible answer (median ~1 nat, a wide interval) instead of cumsum of
+        # softplus(0) = 0.69 per level, which would put the first median at ~30 nats
+        with torch.no_grad():
+            start = torch.full((len(levels),), 0.12)
+            start[0] = 0.1
+            self.mlp[-1].bias.copy_(torch.log(torch.expm1(start)))
+            self.mlp[-1].weight.mul_(0.1)
 
     def forward(self, features_BF: torch.Tensor) -> torch.Tensor:
         steps_BK = F.softplus(self.mlp(features_BF))

@@ -30,15 +30,15 @@ def build(cfg: DictConfig):
         ModelCheckpoint(dirpath=ckpt_dir, filename="step{step}", every_n_train_steps=cfg.checkpoint_every,
                         save_last=True, save_top_k=-1 if cfg.get("keep_all_checkpoints") else 1,
                         auto_insert_metric_name=False),
-        # a crash or Ctrl-C still leaves a checkpoint to resume from
-        OnExceptionCheckpoint(dirpath=ckpt_dir, filename="last"),
+        # a crash or Ctrl-C still leaves a checkpoint to resume from (deleted after a clean finish)
+        OnExceptionCheckpoint(dirpath=ckpt_dir, filename="interrupted"),
     ]
     logger = instantiate(cfg.logger) if cfg.get("logger") and "_target_" in cfg.logger else False
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=logger, default_root_dir=str(run_dir))
     ckpt_path = cfg.get("ckpt_path")
     if ckpt_path is None and cfg.get("resume"):
-        last = ckpt_dir / "last.ckpt"
-        ckpt_path = str(last) if last.exists() else None
+        found = [p for p in (ckpt_dir / "last.ckpt", ckpt_dir / "interrupted.ckpt") if p.exists()]
+        ckpt_path = str(max(found, key=lambda p: p.stat().st_mtime)) if found else None
         print(f"resume: {'continuing from ' + ckpt_path if ckpt_path else 'no checkpoint yet, starting fresh'}")
     return module, datamodule, trainer, ckpt_path
 
