@@ -48,14 +48,21 @@ def make_batch(prior: PriorConfig, cfg: StreamConfig, split: str, index: int) ->
     b = int(np.clip(cfg.cells_per_batch // (n * (dx + dy)), 1, cfg.batch_size))
     sets = [sample_dataset(prior, rng, n, dx, dy, split) for _ in range(b)]
     return {
-        "x": torch.from_numpy(np.stack([s.x for s in sets]).astype(np.float32)),
-        "y": torch.from_numpy(np.stack([s.y for s in sets]).astype(np.float32)),
+        "x": _to_float32(np.stack([s.x for s in sets])),
+        "y": _to_float32(np.stack([s.y for s in sets])),
         "mi": torch.tensor([s.mi for s in sets], dtype=torch.float32),
         "mi_se": torch.tensor([s.mi_se for s in sets], dtype=torch.float32),
         "family": [s.family for s in sets],
         "params": [s.params for s in sets],
         "index": index,
     }
+
+
+def _to_float32(a: np.ndarray) -> torch.Tensor:
+    """float64 -> float32 without overflowing to inf: heavy tails under transforms (a Cauchy
+    draw through a half-cube map, say) can exceed float32's range. Clipping at 1e37 only ties
+    the few most extreme values, and MI is read from ranks, so the data stays valid."""
+    return torch.from_numpy(np.clip(a, -1e37, 1e37).astype(np.float32))
 
 
 class MetaDatasetStream(IterableDataset):

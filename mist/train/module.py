@@ -21,6 +21,7 @@ class MIModule(L.LightningModule):
         self.model_config = ModelConfig(**model)
         self.model = build_model(self.model_config)
         self._val_rows: dict[int, list] = {}
+        self.sets_seen = 0  # saved in checkpoints, for throughput figures
 
     def forward(self, x_BNX, y_BNY):
         return self.model(x_BNX, y_BNY)
@@ -29,6 +30,7 @@ class MIModule(L.LightningModule):
         pred_BK = self.model(batch["x"], batch["y"])
         loss = pinball_loss(pred_BK, to_z(batch["mi"]), self.model.head.levels)
         b = len(batch["mi"])
+        self.sets_seen += b
         self.log("train/loss", loss, prog_bar=True, batch_size=b)
         self.log("train/sets", float(b), reduce_fx="sum", batch_size=1)
         return loss
@@ -50,6 +52,12 @@ class MIModule(L.LightningModule):
             for key, value in summarize_rows(rows).items():
                 self.log(f"val/{name}/{key}", value, prog_bar=(key == "mae"), add_dataloader_idx=False)
         self._val_rows = {}
+
+    def on_save_checkpoint(self, checkpoint):
+        checkpoint["sets_seen"] = self.sets_seen
+
+    def on_load_checkpoint(self, checkpoint):
+        self.sets_seen = int(checkpoint.get("sets_seen", 0))
 
     def configure_optimizers(self):
         decay = [p for n, p in self.named_parameters() if p.ndim >= 2]

@@ -47,7 +47,8 @@ def train(cfg: DictConfig) -> MIModule:
     module, datamodule, trainer, ckpt_path = build(cfg)
     start = time.time()
     trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
-    info = {"steps": int(trainer.global_step), "wall_time_s_this_process": round(time.time() - start, 1),
+    info = {"steps": int(trainer.global_step), "sets_seen": module.sets_seen,
+            "wall_time_s_this_process": round(time.time() - start, 1),
             "config": OmegaConf.to_container(cfg, resolve=True)}
     for folder in filter(None, [Path(cfg.run_dir) / "model", cfg.get("export_to")]):
         save_checkpoint(module.model, module.model_config, folder, training=info)
