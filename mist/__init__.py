@@ -1,3 +1,11 @@
-"""mist: amortized mutual information estimation (MIST-style)."""
+"""mist: amortized mutual information estimation (MIST-style).
+
+    from mist import MIEstimator
+    r = MIEstimator.from_pretrained().estimate(x, y)
+"""
 
 __version__ = "0.1.0"
+
+from mist.estimator import MIEstimator, MIResult, mutual_information  # noqa: E402
+
+__all__ = ["MIEstimator", "MIResult", "mutual_information", "__version__"]

@@ -1,0 +1,1 @@
+"""Pretrained checkpoints shipped with mist (installed as the package `mist.checkpoints`)."""

@@ -1,0 +1,172 @@
+"""The user-facing estimator: MI quantiles for a dataset in one forward pass.
+
+    from mist import MIEstimator
+    est = MIEstimator.from_pretrained()
+    r = est.estimate(x, y)          # x (N, dx), y (N, dy); (N,) allowed
+    r.mi, r.quantiles, r.interval(0.9)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import torch
+from scipy.stats import rankdata
+
+from mist._validate import check_pair
+from mist.checkpoint import load_checkpoint
+from mist.network.quantiles import from_z
+
+DEFAULT_CHECKPOINT = "mist-default"
+UNITS = {"nats": 1.0, "bits": 1.0 / math.log(2.0)}
+
+
+def default_checkpoint_path() -> Path:
+    """The checkpoint shipped inside the package (the repository's checkpoints/ folder)."""
+    return Path(str(resources.files("mist.checkpoints").joinpath(DEFAULT_CHECKPOINT)))
+
+
+@dataclass
+class MIResult:
+    """MI quantiles of one dataset. Values are in `units` ("nats" or "bits")."""
+
+    quantiles: dict
+    units: str
+    n: int
+    dx: int
+    dy: int
+    n_subsets: int = 1
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def mi(self) -> float:
+        """The median estimate."""
+        return self.quantile(0.5)
+
+    def quantile(self, level: float) -> float:
+        levels = sorted(self.quantiles)
+        if not levels[0] <= level <= levels[-1]:
+            raise ValueError(f"level {level} outside the predicted range [{levels[0]}, {levels[-1]}]")
+        return float(np.interp(level, levels, [self.quantiles[lv] for lv in levels]))
+
+    def interval(self, level: float = 0.9) -> tuple[float, float]:
+        """Central interval with the given coverage, e.g. 0.9 -> (q0.05, q0.95)."""
+        if not 0 < level < 1:
+            raise ValueError(f"interval level must be in (0, 1), got {level}")
+        return self.quantile((1 - level) / 2), self.quantile((1 + level) / 2)
+
+    def __repr__(self) -> str:
+        lo, hi = self.interval(0.9)
+        return f"MIResult(mi={self.mi:.4g} {self.units}, 90% interval [{lo:.4g}, {hi:.4g}], N={self.n}, dx={self.dx}, dy={self.dy})"
+
+
+class MIEstimator:
+    """Amortized MI estimator around a trained network (scikit-learn-like face).
+
+    device: "cpu" (default) or "cuda"; units: "nats" or "bits"; seed: for the random subsets used
+    when N exceeds the largest N seen in training (`max_n`): then the estimate averages the
+    quantile functions of up to `max_subsets` random subsets of size max_n (Vincentization). Each
+    subset's interval already describes the uncertainty at max_n samples, so the averaged interval
+    is conservative: it does not narrow further with more data.
+    """
+
+    def __init__(self, model: torch.nn.Module, config: dict | None = None, device: str = "cpu",
+                 units: str = "nats", seed: int = 0, max_n: int | None = None, max_subsets: int = 8):
+        if units not in UNITS:
+            raise ValueError(f"units must be one of {list(UNITS)}, got {units!r}")
+        self.config = config or {}
+        self.device = torch.device(device)
+        self.model = model.to(self.device).eval()
+        self.units, self.seed, self.max_subsets = units, seed, max_subsets
+        prior = self.config.get("training", {}).get("config", {}).get("data", {}).get("prior", {})
+        self.max_n = int(max_n or prior.get("n_max", 2048))
+        self.levels = [float(v) for v in self.model.head.levels]
+
+    @classmethod
+    def from_pretrained(cls, path=None, **kwargs) -> "MIEstimator":
+        """Load a checkpoint folder (default: the one shipped with the package)."""
+        folder = Path(path) if path is not None else default_checkpoint_path()
+        model, config = load_checkpoint(folder)
+        return cls(model, config, **kwargs)
+
+    # ---------------------------------------------------------------- point estimates (numpy)
+    def estimate(self, x, y, constant_columns: str = "error") -> MIResult:
+        """MI quantiles of one dataset: x (N, dx), y (N, dy) numpy/torch; (N,) allowed."""
+        return self.estimate_many([(x, y)], constant_columns=constant_columns)[0]
+
+    def estimate_many(self, pairs, constant_columns: str = "error", cells_per_batch: int = 2**19) -> list[MIResult]:
+        """Many datasets, batched through the network (datasets of equal shape share a pass)."""
+        rng = np.random.default_rng(self.seed)
+        prepared = [self._prepare(x, y, constant_columns, rng) for x, y in pairs]
+        groups: dict[tuple, list] = {}
+        for i, (subsets, _) in enumerate(prepared):
+            if subsets is not None:
+                groups.setdefault(subsets[0][0].shape + (subsets[0][1].shape[1],), []).append(i)
+        z_quantiles = {}
+        for (n, dx, dy), items in groups.items():
+            sets = [(i, s) for i in items for s in prepared[i][0]]
+            per_pass = max(1, cells_per_batch // (n * (dx + dy)))
+            outputs = []
+            for start in range(0, len(sets), per_pass):
+                chunk = sets[start:start + per_pass]
+                xb = torch.from_numpy(np.stack([s[0] for _, s in chunk])).to(self.device)
+                yb = torch.from_numpy(np.stack([s[1] for _, s in chunk])).to(self.device)
+                with torch.no_grad():
+                    outputs.append(from_z(self.model(xb, yb)).cpu().double().numpy())
+            out = np.concatenate(outputs)
+            for i in items:
+                z_quantiles[i] = out[[k for k, (j, _) in enumerate(sets) if j == i]].mean(axis=0)
+        results = []
+        for i, (subsets, shape) in enumerate(prepared):
+            q = z_quantiles.get(i, np.zeros(len(self.levels)))  # a fully constant side: MI is 0
+            q = q * UNITS[self.units]
+            results.append(MIResult(dict(zip(self.levels, q.tolist())), self.units, *shape,
+                                    n_subsets=len(subsets) if subsets else 0))
+        return results
+
+    def _prepare(self, x, y, constant_columns, rng):
+        """Validate, rank-transform in float64 (exactly what the network does, but safe for huge
+        values and integers), and split N > max_n into random subsets."""
+        x, y = check_pair(x, y, constant_columns)
+        n, shape = len(x), (len(x), x.shape[1], y.shape[1])
+        if x.shape[1] == 0 or y.shape[1] == 0:
+            return None, shape
+        rx = rankdata(x, axis=0).astype(np.float32)
+        ry = rankdata(y, axis=0).astype(np.float32)
+        if n <= self.max_n:
+            return [(rx, ry)], shape
+        m = min(self.max_subsets, math.ceil(n / self.max_n))
+        perm = rng.permutation(n) if m * self.max_n <= n else None
+        subsets = []
+        for j in range(m):
+            idx = perm[j * self.max_n:(j + 1) * self.max_n] if perm is not None else rng.choice(n, self.max_n, replace=False)
+            subsets.append((rx[idx], ry[idx]))
+        return subsets, shape
+
+    # ---------------------------------------------------------------- differentiable (torch)
+    def quantiles_t(self, x_t: torch.Tensor, y_t: torch.Tensor, temperature: float = 0.05) -> torch.Tensor:
+        """Differentiable MI quantiles (K,) in `units` for x_t (N, dx), y_t (N, dy), or
+        (B, K) for batched x_t (B, N, dx), y_t (B, N, dy). Uses soft ranks (see soft_rank_gauss)."""
+        batched = x_t.dim() == 3
+        xb = x_t if batched else x_t.reshape(x_t.shape[0], -1).unsqueeze(0)
+        yb = y_t if batched else y_t.reshape(y_t.shape[0], -1).unsqueeze(0)
+        if xb.shape[1] != yb.shape[1]:
+            raise ValueError(f"x and y must have the same number of samples, got {xb.shape[1]} and {yb.shape[1]}")
+        q = from_z(self.model(xb.to(self.device).float(), yb.to(self.device).float(), soft_ranks=temperature))
+        q = q * UNITS[self.units]
+        return q if batched else q[0]
+
+    def mi(self, x_t: torch.Tensor, y_t: torch.Tensor, temperature: float = 0.05) -> torch.Tensor:
+        """Differentiable median MI: a torch scalar (or (B,) for batched inputs)."""
+        q = self.quantiles_t(x_t, y_t, temperature)
+        k = self.levels.index(0.5)
+        return q[..., k]
+
+
+def mutual_information(x, y, units: str = "nats", checkpoint=None, **kwargs) -> float:
+    """One-off use, like scikit-learn's mutual_info_regression: the median MI of (x, y)."""
+    return MIEstimator.from_pretrained(checkpoint, units=units).estimate(x, y, **kwargs).mi

@@ -1,0 +1,66 @@
+"""Design study: evaluate the models of the equal-CPU-time runs on the frozen suites.
+
+Train first (each for the same wall time on one thread, all at once so they share the machine):
+  for d in row_set two_axis two_axis_nopair two_axis_light; do
+    python scripts/train.py experiment=design_$d trainer.max_time=00:00:20:00 & done; wait
+then: python scripts/design_study.py --out docs/design_table.md
+"""
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from mist.checkpoint import load_checkpoint
+from mist.evaluate import metrics
+from mist.evaluate.ksg import ksg_mi
+from mist.evaluate.predict import network_rows, point_rows
+from mist.generate.suites import build_suite
+
+
+def summary(rows):
+    t = np.array([r["true_mi"] for r in rows]); e = np.array([r["estimate"] for r in rows])
+    out = {"MAE": metrics.mae(e, t), "RMSE": metrics.rmse(e, t), "bias": metrics.bias(e, t),
+           "solved": metrics.solved_share(e, t)}
+    if "q0.05" in rows[0]:
+        out["cov90"] = metrics.coverage(np.array([r["q0.05"] for r in rows]), np.array([r["q0.95"] for r in rows]), t)
+        out["cov50"] = metrics.coverage(np.array([r["q0.25"] for r in rows]), np.array([r["q0.75"] for r in rows]), t)
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--runs", default="runs/design")
+    ap.add_argument("--designs", default="row_set,two_axis,two_axis_nopair,two_axis_light")
+    ap.add_argument("--batches", type=int, default=48)
+    ap.add_argument("--out", default="docs/design_table.md")
+    args = ap.parse_args()
+
+    suites = {name: build_suite(name, args.batches) for name in ("imd", "oomd")}
+    lines = ["| design | params | train sets | sets/s (train) | imd MAE | imd cov90 | imd cov50 | oomd MAE | oomd cov90 |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for d in args.designs.split(","):
+        folder = Path(args.runs) / d / "model"
+        model, cfg = load_checkpoint(folder)
+        tr = cfg["training"]
+        res = {s: summary(network_rows(model, b, d)) for s, b in suites.items()}
+        n_params = sum(p.numel() for p in model.parameters())
+        rate = tr["sets_seen"] / tr["wall_time_s_this_process"]
+        lines.append(f"| {d} | {n_params} | {tr['sets_seen']} | {rate:.1f} | {res['imd']['MAE']:.3f} | "
+                     f"{res['imd']['cov90']:.2f} | {res['imd']['cov50']:.2f} | {res['oomd']['MAE']:.3f} | "
+                     f"{res['oomd']['cov90']:.2f} |")
+        print(lines[-1], flush=True)
+    for s, b in suites.items():
+        k = summary(point_rows(lambda x, y: ksg_mi(x, y, k=5), b, "ksg"))
+        lines.append(f"| KSG k=5 ({s}) | - | - | - | {k['MAE']:.3f} (MAE on {s}) | - | - | - | - |")
+        print(lines[-1], flush=True)
+    n_sets = {s: sum(len(x["mi"]) for x in b) for s, b in suites.items()}
+    lines.append(f"\nSuites: imd {n_sets['imd']} sets, oomd {n_sets['oomd']} sets ({args.batches} batches each).")
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text("\n".join(lines) + "\n")
+    print(json.dumps({"written": args.out}))
+
+
+if __name__ == "__main__":
+    main()
