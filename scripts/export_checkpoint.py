@@ -1,0 +1,71 @@
+"""Ship a trained run: copy <run>/model into checkpoints/<name>/ and write its model card
+with accuracy measured now on the frozen suites (never seen in training).
+
+    python scripts/export_checkpoint.py --run runs/main [--name mist-default] [--batches 48]
+"""
+
+import argparse
+import json
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+
+from mist.checkpoint import CONFIG, WEIGHTS, load_checkpoint
+from mist.evaluate import metrics
+from mist.evaluate.ksg import ksg_mi
+from mist.evaluate.predict import network_rows, point_rows
+from mist.generate.suites import build_suite
+
+
+def measure(model, batches):
+    rows = network_rows(model, batches)
+    ksg = point_rows(lambda x, y: ksg_mi(x, y, k=5), batches, "ksg")
+    t = np.array([r["true_mi"] for r in rows])
+    e = np.array([r["estimate"] for r in rows])
+    col = lambda k: np.array([r[k] for r in rows])  # noqa: E731
+    return {"datasets": len(t), "mae": metrics.mae(e, t), "rmse": metrics.rmse(e, t), "bias": metrics.bias(e, t),
+            "cov90": metrics.coverage(col("q0.05"), col("q0.95"), t),
+            "cov50": metrics.coverage(col("q0.25"), col("q0.75"), t),
+            "solved": metrics.solved_share(e, t),
+            "ksg_mae": metrics.mae(np.array([r["estimate"] for r in ksg]), t)}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--run", required=True)
+    ap.add_argument("--name", default="mist-default")
+    ap.add_argument("--batches", type=int, default=48)
+    args = ap.parse_args()
+    src, dst = Path(args.run) / "model", Path("checkpoints") / args.name
+    model, config = load_checkpoint(src)
+    dst.mkdir(parents=True, exist_ok=True)
+    shutil.copy(src / WEIGHTS, dst / WEIGHTS)
+    res = {s: measure(model, build_suite(s, args.batches)) for s in ("imd", "oomd")}
+    config["card"] = {"measured": res, "measured_on": time.strftime("%Y-%m-%d"),
+                      "command": f"python scripts/export_checkpoint.py --run {args.run} --name {args.name} --batches {args.batches}"}
+    (dst / CONFIG).write_text(json.dumps(config, indent=2))
+    tr, m = config["training"], config["model"]
+    n_params = sum(p.numel() for p in model.parameters())
+    lines = [f"# {args.name}", "",
+             f"Architecture `{m['arch']}`: width {m['width']}, {m['blocks']} two-axis block(s), {m['heads']} heads, "
+             f"{m['n_inducing']} inducing points, {m['pair_channels']} log-det pair channels; {n_params} parameters "
+             f"({(dst / WEIGHTS).stat().st_size / 1e6:.2f} MB). Quantile levels {m['levels']}.", "",
+             f"Trained with `python scripts/train.py experiment=cpu` for {tr.get('steps')} steps, "
+             f"{tr.get('sets_seen')} synthetic datasets, on CPU (see `training` in config.json).", "",
+             "Accuracy on the frozen suites (seeds disjoint from training; oomd = held-out family and transform):", "",
+             "| suite | datasets | MAE | RMSE | bias | 90% coverage | 50% coverage | solved | KSG(k=5) MAE |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for s, r in res.items():
+        lines.append(f"| {s} | {r['datasets']} | {r['mae']:.3f} | {r['rmse']:.3f} | {r['bias']:+.3f} | {r['cov90']:.2f} | "
+                     f"{r['cov50']:.2f} | {r['solved']:.2f} | {r['ksg_mae']:.3f} |")
+    lines += ["", f"Measured by `{config['card']['command']}`.", "",
+              "Limits: trained on N in 8..2048 and 1..32 dims per side; MI per coordinate pair above ~4 nats is",
+              "beyond what the prior shows (intervals widen there); larger N is handled by subset averaging."]
+    (dst / "MODEL_CARD.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
