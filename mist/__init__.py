@@ -7,5 +7,6 @@
 __version__ = "0.1.0"
 
 from mist.estimator import MIEstimator, MIResult, mutual_information  # noqa: E402
+from mist.differentiable import MILoss  # noqa: E402
 
-__all__ = ["MIEstimator", "MIResult", "mutual_information", "__version__"]
+__all__ = ["MIEstimator", "MIResult", "MILoss", "mutual_information", "__version__"]

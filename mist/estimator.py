@@ -19,6 +19,7 @@ from scipy.stats import rankdata
 
 from mist._validate import check_pair
 from mist.checkpoint import load_checkpoint
+from mist.network.normalize import DEFAULT_TEMPERATURE, prescale_columns
 from mist.network.quantiles import from_z
 
 DEFAULT_CHECKPOINT = "mist-default"
@@ -46,6 +47,11 @@ class MIResult:
     def mi(self) -> float:
         """The median estimate."""
         return self.quantile(0.5)
+
+    @property
+    def consistent(self) -> bool | None:
+        """Outcome of the subsample check (estimate(..., check=True)); None when not checked."""
+        return self.extra.get("consistency", {}).get("consistent")
 
     def quantile(self, level: float) -> float:
         levels = sorted(self.quantiles)
@@ -94,9 +100,16 @@ class MIEstimator:
         return cls(model, config, **kwargs)
 
     # ---------------------------------------------------------------- point estimates (numpy)
-    def estimate(self, x, y, constant_columns: str = "error") -> MIResult:
-        """MI quantiles of one dataset: x (N, dx), y (N, dy) numpy/torch; (N,) allowed."""
-        return self.estimate_many([(x, y)], constant_columns=constant_columns)[0]
+    def estimate(self, x, y, constant_columns: str = "error", check: bool = False) -> MIResult:
+        """MI quantiles of one dataset: x (N, dx), y (N, dy) numpy/torch; (N,) allowed.
+
+        check=True also re-estimates on nested subsamples (N, N/2, N/4) and stores the outcome in
+        result.extra["consistency"] (see mist.evaluate.consistency); result.consistent reads it."""
+        result = self.estimate_many([(x, y)], constant_columns=constant_columns)[0]
+        if check:
+            from mist.evaluate.consistency import subsample_check
+            result.extra["consistency"] = subsample_check(self, x, y, constant_columns=constant_columns)
+        return result
 
     def estimate_many(self, pairs, constant_columns: str = "error", cells_per_batch: int = 2**19) -> list[MIResult]:
         """Many datasets, batched through the network (datasets of equal shape share a pass)."""
@@ -148,19 +161,23 @@ class MIEstimator:
         return subsets, shape
 
     # ---------------------------------------------------------------- differentiable (torch)
-    def quantiles_t(self, x_t: torch.Tensor, y_t: torch.Tensor, temperature: float = 0.05) -> torch.Tensor:
+    def quantiles_t(self, x_t: torch.Tensor, y_t: torch.Tensor, temperature: float = DEFAULT_TEMPERATURE) -> torch.Tensor:
         """Differentiable MI quantiles (K,) in `units` for x_t (N, dx), y_t (N, dy), or
-        (B, K) for batched x_t (B, N, dx), y_t (B, N, dy). Uses soft ranks (see soft_rank_gauss)."""
+        (B, K) for batched x_t (B, N, dx), y_t (B, N, dy). Uses soft ranks (see soft_rank_gauss
+        and mist.differentiable for how this differs from `estimate`). Inputs are cast to the
+        model's dtype (call `est.model.double()` for float64 gradient checks)."""
         batched = x_t.dim() == 3
         xb = x_t if batched else x_t.reshape(x_t.shape[0], -1).unsqueeze(0)
         yb = y_t if batched else y_t.reshape(y_t.shape[0], -1).unsqueeze(0)
         if xb.shape[1] != yb.shape[1]:
             raise ValueError(f"x and y must have the same number of samples, got {xb.shape[1]} and {yb.shape[1]}")
-        q = from_z(self.model(xb.to(self.device).float(), yb.to(self.device).float(), soft_ranks=temperature))
+        dtype = next(self.model.parameters()).dtype  # prescale first: float64 1e300 stays finite
+        xb, yb = (prescale_columns(t).to(self.device, dtype) for t in (xb, yb))
+        q = from_z(self.model(xb, yb, soft_ranks=temperature))
         q = q * UNITS[self.units]
         return q if batched else q[0]
 
-    def mi(self, x_t: torch.Tensor, y_t: torch.Tensor, temperature: float = 0.05) -> torch.Tensor:
+    def mi(self, x_t: torch.Tensor, y_t: torch.Tensor, temperature: float = DEFAULT_TEMPERATURE) -> torch.Tensor:
         """Differentiable median MI: a torch scalar (or (B,) for batched inputs)."""
         q = self.quantiles_t(x_t, y_t, temperature)
         k = self.levels.index(0.5)

@@ -95,7 +95,7 @@ def test_overfit_fixed_batch():
     torch.manual_seed(0)
     m = build_model(ModelConfig(**SMALL))
     x, y = _data(b=8, n=32, dx=2, dy=2, seed=1)
-    target = to_z(torch.linspace(0.1, 2.0, 8))
+    target = to_z(torch.linspace(0.5, 20.0, 8))
     opt = torch.optim.Adam(m.parameters(), lr=3e-3)
     losses = []
     for _ in range(60):

@@ -68,6 +68,11 @@ def size_features(n: int, dx: int, dy: int, batch: int, device) -> torch.Tensor:
     return f.to(device).expand(batch, -1)
 
 
+def _feature_dtype(head: nn.Module) -> torch.dtype:
+    """float32 for the head's input (also under bf16 autocast), float64 for a `.double()` model."""
+    return torch.promote_types(next(head.parameters()).dtype, torch.float32)
+
+
 def normalize_cells(x_BNX, y_BNY, soft_ranks: float | None):
     """Concatenate X and Y columns and map each to normal scores -> u_BNC."""
     xy_BNC = torch.cat([x_BNX, y_BNY], dim=-1)
@@ -139,14 +144,15 @@ class TwoAxisMI(nn.Module):
 
         # pool samples (mean) then coordinates (attention): invariant to both orders
         cell_summary_BW = self.cell_pool(h_BNCW.mean(dim=1)).squeeze(1)
-        feats = [cell_summary_BW.float(), size_features(n, dx, dy, b, u_BNC.device)]
+        ft = _feature_dtype(self.head)
+        feats = [cell_summary_BW.to(ft), size_features(n, dx, dy, b, u_BNC.device).to(ft)]
         if self.pair_proj is not None:
             # float64: the log-dets of near-singular Gram matrices are unstable in float32
             a_BNCP = torch.cat([u_BNC.unsqueeze(-1), self.pair_proj(h_BNCW)], dim=-1).double()
             g_BPCC = torch.einsum("bncp,bndp->bpcd", a_BNCP, a_BNCP) / n
             mi_BP = gaussian_mi_of_gram(g_BPCC, dx, self.cfg.ridge)
-            feats += [torch.log1p(mi_BP).float(), (mi_BP / 10.0).float()]
-        return self.head(torch.cat(feats, dim=-1).float())
+            feats += [torch.log1p(mi_BP).to(ft), (mi_BP / 10.0).to(ft)]
+        return self.head(torch.cat(feats, dim=-1).to(ft))
 
 
 class RowSetMI(nn.Module):
@@ -177,5 +183,6 @@ class RowSetMI(nn.Module):
         h_BNW = self.embed(pad)
         for block in self.blocks:
             h_BNW = block(h_BNW)
-        feats = [self.pool(h_BNW).squeeze(1), size_features(n, dx, dy, b, u_BNC.device)]
+        ft = _feature_dtype(self.head)
+        feats = [self.pool(h_BNW).squeeze(1).to(ft), size_features(n, dx, dy, b, u_BNC.device).to(ft)]
         return self.head(torch.cat(feats, dim=-1))

@@ -13,6 +13,10 @@ import math
 import torch
 
 _SQRT2 = math.sqrt(2.0)
+# Default soft-rank temperature, relative to a robust column scale (IQR / 1.349); chosen with
+# scripts/soft_vs_hard.py, see mist/differentiable.py.
+DEFAULT_TEMPERATURE = 0.05
+_MAX_PAIRS = 2**24
 
 
 def rank_gauss(x_BND: torch.Tensor) -> torch.Tensor:
@@ -32,18 +36,70 @@ def rank_gauss(x_BND: torch.Tensor) -> torch.Tensor:
     return z_BDN.transpose(1, 2)
 
 
-def soft_rank_gauss(x_BND: torch.Tensor, temperature: float = 0.05) -> torch.Tensor:
+def prescale_columns(x_BND: torch.Tensor) -> torch.Tensor:
+    """Divide each column by its (detached) max |x| (1 for an all-zero column): values in
+    [-1, 1], so later squares and differences cannot overflow. Ranks, hard or soft, do not change,
+    so neither do their gradients."""
+    big_B1D = x_BND.detach().abs().amax(dim=1, keepdim=True)
+    return x_BND / torch.where(big_B1D > 0, big_B1D, torch.ones_like(big_B1D))
+
+
+def _column_scale(x1_BND: torch.Tensor, ok_B1D: torch.Tensor, kind: str) -> torch.Tensor:
+    """Differentiable per-column scale (B, 1, D) of prescaled data; 1 where not `ok` (constant).
+
+    "iqr": interquartile range / 1.349 (= the std for a normal column), falling back to the std
+    where more than half the column is tied (IQR 0); "std": the standard deviation. Every branch
+    torch.where leaves unused sees a safe value, so no 0 * inf = NaN reaches the backward pass.
+    """
+    n = x1_BND.shape[1]
+    var_B1D = (x1_BND - x1_BND.mean(dim=1, keepdim=True)).square().sum(dim=1, keepdim=True) / max(n - 1, 1)
+    std_B1D = torch.where(ok_B1D, var_B1D, torch.ones_like(var_B1D)).sqrt()
+    if kind == "std":
+        return std_B1D
+    if kind != "iqr":
+        raise ValueError(f"scale must be 'iqr' or 'std', got {kind!r}")
+    sorted_BND = x1_BND.sort(dim=1).values
+
+    def quantile(level):  # linear interpolation between order statistics, as torch.quantile
+        pos = level * (n - 1)
+        lo = min(int(pos), n - 1)
+        hi = min(lo + 1, n - 1)
+        return sorted_BND[:, lo:lo + 1] + (pos - lo) * (sorted_BND[:, hi:hi + 1] - sorted_BND[:, lo:lo + 1])
+
+    iqr_B1D = (quantile(0.75) - quantile(0.25)) / 1.349
+    use_iqr = ok_B1D & (iqr_B1D.detach() > 0)
+    return torch.where(use_iqr, iqr_B1D, std_B1D)
+
+
+def soft_rank_gauss(x_BND: torch.Tensor, temperature: float = DEFAULT_TEMPERATURE, scale: str = "iqr") -> torch.Tensor:
     """Differentiable normal scores: ranks from pairwise sigmoids.
 
-    rank_i = 1/2 + sum_j sigmoid((x_i - x_j) / (temperature * scale)), scale = column std, so the
-    temperature is relative. As temperature -> 0 this tends to `rank_gauss` (ties included: a tied
-    pair contributes 1/2, as in average ranks). Memory O(B N^2 D): meant for N up to ~2k.
+    rank_i = 1/2 + sum_j sigmoid((x_i - x_j) / (temperature * s)), s = a robust column scale
+    (`scale="iqr"`: interquartile range / 1.349, the std for normal data; "std": the std), so the
+    temperature is relative and the result is exactly invariant to shifting and rescaling a
+    column. The IQR matters for heavy tails: there a few far points inflate the std, and a
+    std-relative temperature would blur the bulk of the column into ties. As temperature -> 0
+    this tends to `rank_gauss` (ties included: a tied pair contributes 1/2, as in average ranks).
+    Memory O(B N^2 D) with autograd: meant for N up to ~2k.
+
+    Robust for gradient use: the scale is differentiated (so finite-difference checks agree); each
+    column is first divided by its (detached) max |x|, which the result does not depend on, so
+    huge inputs (1e30 in float32) cannot overflow; a constant column (or one with a non-finite
+    value) maps to 0 with zero gradient, as in `rank_gauss`.
     x_BND: (B, N, D). Returns (B, N, D).
     """
     n = x_BND.shape[1]
-    scale_B1D = x_BND.std(dim=1, keepdim=True).clamp_min(1e-12).detach()
-    xs_BND = x_BND / scale_B1D
-    diff_BNND = (xs_BND.unsqueeze(2) - xs_BND.unsqueeze(1)) / temperature
-    rank_BND = 0.5 + torch.sigmoid(diff_BNND).sum(dim=2)
+    finite_B1D = torch.isfinite(x_BND.detach()).all(dim=1, keepdim=True)
+    x_BND = torch.where(finite_B1D, x_BND, torch.zeros_like(x_BND))
+    xd_BND = x_BND.detach()
+    ok_B1D = finite_B1D & (xd_BND.amax(dim=1, keepdim=True) > xd_BND.amin(dim=1, keepdim=True))
+    x1_BND = prescale_columns(x_BND)                   # in [-1, 1]: no overflow below
+    xs_BND = x1_BND / (temperature * _column_scale(x1_BND, ok_B1D, scale))
+    # columns in chunks: without autograd, peak memory stays ~_MAX_PAIRS floats at any N, D
+    step = max(1, _MAX_PAIRS // max(1, x_BND.shape[0] * n * n))
+    rank_BND = torch.cat([
+        0.5 + torch.sigmoid(c.unsqueeze(2) - c.unsqueeze(1)).sum(dim=2)
+        for c in xs_BND.split(step, dim=-1)], dim=-1)
     u_BND = (rank_BND / (n + 1)).clamp(1.0 / (2 * (n + 1)), 1.0 - 1.0 / (2 * (n + 1)))
-    return _SQRT2 * torch.erfinv(2.0 * u_BND - 1.0)
+    z_BND = _SQRT2 * torch.erfinv(2.0 * u_BND - 1.0)
+    return torch.where(ok_B1D, z_BND, torch.zeros_like(z_BND))
