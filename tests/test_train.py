@@ -39,7 +39,7 @@ def test_smoke_run_trains_and_exports(tmp_path):
     assert config["training"]["steps"] == 6
     x, y = torch.randn(1, 20, 2), torch.randn(1, 20, 3)
     torch.testing.assert_close(model(x, y), module.model.eval()(x, y))
-    lines = (tmp_path / "logs" / "metrics.csv").read_text().splitlines()
+    lines = (tmp_path / "logs" / "version_0" / "metrics.csv").read_text().splitlines()
     assert "val/imd/mae" in lines[0] and len(lines) > 6
 
 
@@ -56,14 +56,16 @@ def _weights(module):
 def test_resume_after_interruption_matches_uninterrupted_run(tmp_path):
     straight = train(_cfg("experiment=smoke", f"run_dir={tmp_path / 'a'}", "logger=none"))
 
-    cfg = _cfg("experiment=smoke", f"run_dir={tmp_path / 'b'}", "logger=none")
+    cfg = _cfg("experiment=smoke", f"run_dir={tmp_path / 'b'}")
     module, dm, trainer, _ = build(cfg)
     trainer.callbacks.append(_Crash())
     with pytest.raises(RuntimeError, match="simulated crash"):
         trainer.fit(module, datamodule=dm)
     assert (tmp_path / "b" / "checkpoints" / "interrupted.ckpt").exists()
 
-    resumed = train(_cfg("experiment=smoke", f"run_dir={tmp_path / 'b'}", "logger=none", "resume=true"))
+    resumed = train(_cfg("experiment=smoke", f"run_dir={tmp_path / 'b'}", "resume=true"))
+    logs = tmp_path / "b" / "logs"
+    assert (logs / "version_0" / "metrics.csv").exists() and (logs / "version_1" / "metrics.csv").exists()
     a, b = _weights(straight), _weights(resumed)
     assert a.keys() == b.keys()
     for k in a:
