@@ -20,7 +20,7 @@ from scipy.stats import rankdata
 from mist._validate import check_pair
 from mist.checkpoint import load_checkpoint
 from mist.network.normalize import DEFAULT_TEMPERATURE, prescale_columns
-from mist.network.quantiles import from_z
+from mist.network.quantiles import from_z, report_mi
 
 DEFAULT_CHECKPOINT = "mist-default"
 UNITS = {"nats": 1.0, "bits": 1.0 / math.log(2.0)}
@@ -129,14 +129,15 @@ class MIEstimator:
                 xb = torch.from_numpy(np.stack([s[0] for _, s in chunk])).to(self.device)
                 yb = torch.from_numpy(np.stack([s[1] for _, s in chunk])).to(self.device)
                 with torch.no_grad():
-                    outputs.append(from_z(self.model(xb, yb)).cpu().double().numpy())
-            out = np.concatenate(outputs)
-            for i in items:
-                z_quantiles[i] = out[[k for k, (j, _) in enumerate(sets) if j == i]].mean(axis=0)
+                    outputs.append(self.model(xb, yb).cpu().double())
+            out = torch.cat(outputs)
+            for i in items:  # subsets of one dataset: average their MI quantile functions
+                rows = [k for k, (j, _) in enumerate(sets) if j == i]
+                z_quantiles[i] = from_z(out[rows]).mean(dim=0).log1p()
         results = []
         for i, (subsets, shape) in enumerate(prepared):
-            q = z_quantiles.get(i, np.zeros(len(self.levels)))  # a fully constant side: MI is 0
-            q = q * UNITS[self.units]
+            z = z_quantiles.get(i, torch.zeros(len(self.levels), dtype=torch.float64))  # constant side: MI 0
+            q = report_mi(z).numpy() * UNITS[self.units]
             results.append(MIResult(dict(zip(self.levels, q.tolist())), self.units, *shape,
                                     n_subsets=len(subsets) if subsets else 0))
         return results

@@ -116,3 +116,11 @@ def test_row_set_baseline_runs():
 def test_unknown_arch():
     with pytest.raises(ValueError, match="unknown architecture"):
         build_model(ModelConfig(arch="nope"))
+
+
+def test_reported_mi_has_a_resolution_so_zero_can_be_covered():
+    from mist.network.quantiles import MI_RESOLUTION, report_mi
+    z = torch.log1p(torch.tensor([0.0, MI_RESOLUTION / 2, 2 * MI_RESOLUTION, 1.0]))
+    out = report_mi(z)
+    assert out[0] == 0 and out[1] == 0
+    torch.testing.assert_close(out[2:], torch.tensor([2 * MI_RESOLUTION, 1.0]))

@@ -8,7 +8,7 @@ from typing import Callable, Iterable
 import numpy as np
 import torch
 
-from mist.network.quantiles import from_z
+from mist.network.quantiles import report_mi
 
 ROW_LEVELS = (0.05, 0.25, 0.5, 0.75, 0.95)
 
@@ -27,7 +27,7 @@ def network_rows(model: torch.nn.Module, batches: Iterable[dict], name: str = "m
     levels = model.head.levels
     for batch in batches:
         t0 = time.perf_counter()
-        q_BK = from_z(model(batch["x"], batch["y"])).numpy()
+        q_BK = report_mi(model(batch["x"], batch["y"])).numpy()
         dt = (time.perf_counter() - t0) / len(batch["mi"])
         for i in range(len(batch["mi"])):
             qi = np.interp(ROW_LEVELS, levels.numpy(), q_BK[i])

@@ -8,7 +8,7 @@ import lightning as L
 import torch
 
 from mist.network.model import ModelConfig, build_model
-from mist.network.quantiles import from_z, interpolate_quantile, pinball_loss, to_z
+from mist.network.quantiles import interpolate_quantile, pinball_loss, report_mi, to_z
 from mist.evaluate import metrics
 
 
@@ -39,7 +39,7 @@ class MIModule(L.LightningModule):
         pred_BK = self.model(batch["x"], batch["y"])
         loss = pinball_loss(pred_BK, to_z(batch["mi"]), self.model.head.levels)
         levels = self.model.head.levels
-        q = {lv: from_z(interpolate_quantile(pred_BK, levels, lv)) for lv in (0.05, 0.25, 0.5, 0.75, 0.95)}
+        q = {lv: report_mi(interpolate_quantile(pred_BK, levels, lv)) for lv in (0.05, 0.25, 0.5, 0.75, 0.95)}
         rows = self._val_rows.setdefault(dataloader_idx, [])
         for i in range(len(batch["mi"])):
             rows.append({"true": float(batch["mi"][i]), "est": float(q[0.5][i]),
