@@ -4,20 +4,13 @@ import json
 
 import numpy as np
 import pytest
-import torch
 
-from mist.checkpoint import save_checkpoint
 from mist.cli import main
-from mist.network.model import ModelConfig, build_model
 
 
 @pytest.fixture(scope="module")
-def ckpt(tmp_path_factory):
-    torch.manual_seed(0)
-    cfg = ModelConfig(width=8, heads=2, blocks=1, n_inducing=2, pair_channels=2, head_width=16)
-    folder = tmp_path_factory.mktemp("ckpt")
-    save_checkpoint(build_model(cfg), cfg, folder)
-    return str(folder)
+def ckpt(tiny_checkpoint):
+    return str(tiny_checkpoint)
 
 
 @pytest.fixture(scope="module")
