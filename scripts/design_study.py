@@ -10,7 +10,6 @@ import argparse
 import json
 from pathlib import Path
 
-import numpy as np
 
 from mist.checkpoint import load_checkpoint
 from mist.evaluate import metrics
@@ -20,13 +19,7 @@ from mist.generate.suites import build_suite
 
 
 def summary(rows):
-    t = np.array([r["true_mi"] for r in rows]); e = np.array([r["estimate"] for r in rows])
-    out = {"MAE": metrics.mae(e, t), "RMSE": metrics.rmse(e, t), "bias": metrics.bias(e, t),
-           "solved": metrics.solved_share(e, t)}
-    if "q0.05" in rows[0]:
-        out["cov90"] = metrics.coverage(np.array([r["q0.05"] for r in rows]), np.array([r["q0.95"] for r in rows]), t)
-        out["cov50"] = metrics.coverage(np.array([r["q0.25"] for r in rows]), np.array([r["q0.75"] for r in rows]), t)
-    return out
+    return {k.upper() if k in ("mae", "rmse") else k: v for k, v in metrics.headline(rows).items()}
 
 
 def main():

@@ -10,8 +10,6 @@ import shutil
 import time
 from pathlib import Path
 
-import numpy as np
-
 from mist.checkpoint import CONFIG, WEIGHTS, load_checkpoint
 from mist.evaluate import metrics
 from mist.evaluate.predict import network_rows
@@ -20,13 +18,7 @@ from mist.generate.suites import build_suite
 
 def measure(model, batches):
     rows = network_rows(model, batches)
-    t = np.array([r["true_mi"] for r in rows])
-    e = np.array([r["estimate"] for r in rows])
-    col = lambda k: np.array([r[k] for r in rows])  # noqa: E731
-    return {"datasets": len(t), "mae": metrics.mae(e, t), "rmse": metrics.rmse(e, t), "bias": metrics.bias(e, t),
-            "cov90": metrics.coverage(col("q0.05"), col("q0.95"), t),
-            "cov50": metrics.coverage(col("q0.25"), col("q0.75"), t),
-            "solved": metrics.solved_share(e, t)}
+    return {"datasets": len(rows), **metrics.headline(rows)}
 
 
 def main():

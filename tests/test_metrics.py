@@ -92,3 +92,14 @@ def test_summarize_by_bin():
     assert out[1]["mae"] == pytest.approx(0.5)
     with pytest.raises(ValueError):
         summarize(RECORDS, by="est", lo_key="lo")
+
+
+def test_headline_summary_hand_computed():
+    from mist.evaluate.metrics import headline
+    rows = [{"true_mi": 1.0, "estimate": 1.0, "q0.05": 0.0, "q0.95": 2.0, "q0.25": 0.9, "q0.75": 1.1},
+            {"true_mi": 1.0, "estimate": 2.0, "q0.05": 1.5, "q0.95": 3.0, "q0.25": 1.8, "q0.75": 2.2},
+            {"true_mi": 4.0, "estimate": 4.0, "q0.05": 3.0, "q0.95": 5.0, "q0.25": 3.9, "q0.75": 4.1}]
+    h = headline(rows)
+    assert h["mae"] == pytest.approx(1 / 3) and h["bias"] == pytest.approx(1 / 3)
+    assert h["cov90"] == pytest.approx(2 / 3) and h["cov50"] == pytest.approx(2 / 3)
+    assert "cov90" not in headline([{"true_mi": 1.0, "estimate": 1.0}])

@@ -204,3 +204,15 @@ def summarize(
             row["width"] = mean_width(lo, hi)
         out.append(row)
     return out
+
+
+def headline(records: Sequence[dict], *, true_key: str = "true_mi", est_key: str = "estimate") -> dict:
+    """MAE, RMSE, bias, solved share and, where the rows carry the quantile columns q0.25/q0.75
+    and q0.05/q0.95, the 50% and 90% interval coverage, over all rows (one dict)."""
+    t = [r[true_key] for r in records]
+    e = [r[est_key] for r in records]
+    out = {"mae": mae(e, t), "rmse": rmse(e, t), "bias": bias(e, t), "solved": solved_share(e, t)}
+    for name, lo, hi in (("cov50", "q0.25", "q0.75"), ("cov90", "q0.05", "q0.95")):
+        if lo in records[0] and hi in records[0]:
+            out[name] = coverage([r[lo] for r in records], [r[hi] for r in records], t)
+    return out

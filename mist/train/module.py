@@ -42,14 +42,14 @@ class MIModule(L.LightningModule):
         q = {lv: report_mi(interpolate_quantile(pred_BK, levels, lv)) for lv in (0.05, 0.25, 0.5, 0.75, 0.95)}
         rows = self._val_rows.setdefault(dataloader_idx, [])
         for i in range(len(batch["mi"])):
-            rows.append({"true": float(batch["mi"][i]), "est": float(q[0.5][i]),
-                         "lo50": float(q[0.25][i]), "hi50": float(q[0.75][i]),
-                         "lo90": float(q[0.05][i]), "hi90": float(q[0.95][i]), "loss": float(loss)})
+            rows.append({"true_mi": float(batch["mi"][i]), "estimate": float(q[0.5][i]), "loss": float(loss),
+                         **{f"q{lv}": float(v[i]) for lv, v in q.items()}})
 
     def on_validation_epoch_end(self):
         for idx, rows in sorted(self._val_rows.items()):
             name = self.hparams.val_names[idx] if idx < len(self.hparams.val_names) else str(idx)
-            for key, value in summarize_rows(rows).items():
+            summary = {**metrics.headline(rows), "loss": sum(r["loss"] for r in rows) / len(rows)}
+            for key, value in summary.items():
                 self.log(f"val/{name}/{key}", value, prog_bar=(key == "mae"), add_dataloader_idx=False)
         self._val_rows = {}
 
@@ -74,18 +74,3 @@ class MIModule(L.LightningModule):
 
         sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_factor)
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
-
-
-def summarize_rows(rows: list[dict]) -> dict:
-    """MAE, RMSE, bias and 50% / 90% interval coverage of a list of validation rows."""
-    import numpy as np
-
-    t = np.array([r["true"] for r in rows])
-    e = np.array([r["est"] for r in rows])
-    col = lambda k: np.array([r[k] for r in rows])  # noqa: E731
-    return {
-        "mae": metrics.mae(e, t), "rmse": metrics.rmse(e, t), "bias": metrics.bias(e, t),
-        "cov50": metrics.coverage(col("lo50"), col("hi50"), t),
-        "cov90": metrics.coverage(col("lo90"), col("hi90"), t),
-        "loss": float(np.mean(col("loss"))),
-    }
