@@ -379,6 +379,17 @@ METRIC_COLUMNS = [("count", "sets"), ("failed", "failed"), ("mae", "MAE"), ("rms
                   ("cov90", "cov 90%"), ("width90", "width 90%"), ("seconds", "s / set")]
 
 
+def _pivot_calibration(cal: list[dict], kind: str) -> tuple[list, list[dict]]:
+    """Calibration rows of one kind as (sorted nominal levels, one row per estimator)."""
+    levels = sorted({c["nominal"] for c in cal if c["kind"] == kind})
+    table = []
+    for est in dict.fromkeys(c["estimator"] for c in cal):
+        row = {"estimator": est}
+        row.update({c["nominal"]: c["empirical"] for c in cal if c["estimator"] == est and c["kind"] == kind})
+        table.append(row)
+    return levels, table
+
+
 def write_report(rows: Sequence[Mapping], out_dir, *, title: str = "MI estimator benchmark",
                  meta: Mapping | None = None, descriptions: Mapping[str, str] | None = None,
                  report_name: str = "report.md", fig_dir=None, fig_link: str = "") -> dict:
@@ -433,24 +444,10 @@ def write_report(rows: Sequence[Mapping], out_dir, *, title: str = "MI estimator
         lines += ["## Calibration (all suites)", "",
                   "Share of truths at or below each predicted quantile (ideal: the level), and coverage of "
                   "the central intervals (ideal: nominal).", ""]
-        levels = sorted({c["nominal"] for c in cal if c["kind"] == "quantile"})
-        table = []
-        for est in dict.fromkeys(c["estimator"] for c in cal):
-            row = {"estimator": est}
-            for c in cal:
-                if c["estimator"] == est and c["kind"] == "quantile":
-                    row[c["nominal"]] = c["empirical"]
-            table.append(row)
+        levels, table = _pivot_calibration(cal, "quantile")
         lines += _md_table(table, [("estimator", "estimator")] + [(lv, f"q{lv:g}") for lv in levels])
         lines.append("")
-        central = sorted({c["nominal"] for c in cal if c["kind"] == "central"})
-        table = []
-        for est in dict.fromkeys(c["estimator"] for c in cal):
-            row = {"estimator": est}
-            for c in cal:
-                if c["estimator"] == est and c["kind"] == "central":
-                    row[c["nominal"]] = c["empirical"]
-            table.append(row)
+        central, table = _pivot_calibration(cal, "central")
         lines += _md_table(table, [("estimator", "estimator")] + [(lv, f"{lv:.0%} interval") for lv in central])
         lines.append("")
 
