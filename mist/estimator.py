@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from scipy.special import ndtri
 from scipy.stats import rankdata
 
 from mist._validate import check_pair
@@ -24,6 +25,12 @@ from mist.network.quantiles import from_z, report_mi
 
 DEFAULT_CHECKPOINT = "mist-default"
 UNITS = {"nats": 1.0, "bits": 1.0 / math.log(2.0)}
+
+
+def _normal_scores(xy: np.ndarray) -> np.ndarray:
+    """(n, C) -> float32 normal scores Phi^-1(rank / (n + 1)) per column, ties at their average
+    rank: the same map as mist.network.normalize.rank_gauss."""
+    return ndtri(rankdata(xy, axis=0) / (len(xy) + 1)).astype(np.float32)
 
 
 def default_checkpoint_path() -> Path:
@@ -116,24 +123,25 @@ class MIEstimator:
         rng = np.random.default_rng(self.seed)
         prepared = [self._prepare(x, y, constant_columns, rng) for x, y in pairs]
         groups: dict[tuple, list] = {}
-        for i, (subsets, _) in enumerate(prepared):
+        for i, (subsets, shape) in enumerate(prepared):
             if subsets is not None:
-                groups.setdefault(subsets[0][0].shape + (subsets[0][1].shape[1],), []).append(i)
+                groups.setdefault(subsets[0].shape + (shape[1],), []).append(i)
         z_quantiles = {}
-        for (n, dx, dy), items in groups.items():
+        for (n, c, dx), items in groups.items():
             sets = [(i, s) for i in items for s in prepared[i][0]]
-            per_pass = max(1, cells_per_batch // (n * (dx + dy)))
+            per_pass = max(1, cells_per_batch // (n * c))
             outputs = []
             for start in range(0, len(sets), per_pass):
                 chunk = sets[start:start + per_pass]
-                xb = torch.from_numpy(np.stack([s[0] for _, s in chunk])).to(self.device)
-                yb = torch.from_numpy(np.stack([s[1] for _, s in chunk])).to(self.device)
-                with torch.no_grad():
-                    outputs.append(self.model(xb, yb).cpu().double())
+                u_BNC = torch.from_numpy(np.stack([s for _, s in chunk])).to(self.device)
+                with torch.inference_mode():
+                    outputs.append(self.model.forward_scores(u_BNC, dx).cpu().double())
             out = torch.cat(outputs)
-            for i in items:  # subsets of one dataset: average their MI quantile functions
-                rows = [k for k, (j, _) in enumerate(sets) if j == i]
-                z_quantiles[i] = from_z(out[rows]).mean(dim=0).log1p()
+            rows: dict[int, list] = {}
+            for k, (i, _) in enumerate(sets):
+                rows.setdefault(i, []).append(k)
+            for i, ks in rows.items():  # subsets of one dataset: average their MI quantile functions
+                z_quantiles[i] = from_z(out[ks]).mean(dim=0).log1p()
         results = []
         for i, (subsets, shape) in enumerate(prepared):
             z = z_quantiles.get(i, torch.zeros(len(self.levels), dtype=torch.float64))  # constant side: MI 0
@@ -143,22 +151,23 @@ class MIEstimator:
         return results
 
     def _prepare(self, x, y, constant_columns, rng):
-        """Validate, rank-transform in float64 (exactly what the network does, but safe for huge
-        values and integers), and split N > max_n into random subsets."""
+        """Validate, split N > max_n into random subsets, and map each (sub)set's columns to
+        normal scores in float64: exactly the network's rank-gauss step, but safe for huge values
+        and integers, and done once here instead of again in the network.
+        Returns ([u (n, dx + dy) float32 per subset] or None for an empty side, (N, dx, dy))."""
         x, y = check_pair(x, y, constant_columns)
         n, shape = len(x), (len(x), x.shape[1], y.shape[1])
         if x.shape[1] == 0 or y.shape[1] == 0:
             return None, shape
-        rx = rankdata(x, axis=0).astype(np.float32)
-        ry = rankdata(y, axis=0).astype(np.float32)
+        xy = np.concatenate([x, y], axis=1)
         if n <= self.max_n:
-            return [(rx, ry)], shape
+            return [_normal_scores(xy)], shape
         m = min(self.max_subsets, math.ceil(n / self.max_n))
         perm = rng.permutation(n) if m * self.max_n <= n else None
         subsets = []
         for j in range(m):
             idx = perm[j * self.max_n:(j + 1) * self.max_n] if perm is not None else rng.choice(n, self.max_n, replace=False)
-            subsets.append((rx[idx], ry[idx]))
+            subsets.append(_normal_scores(xy[idx]))
         return subsets, shape
 
     # ---------------------------------------------------------------- differentiable (torch)

@@ -26,6 +26,8 @@ def main():
     ap.add_argument("--run", required=True)
     ap.add_argument("--name", default="mist-default")
     ap.add_argument("--batches", type=int, default=48)
+    ap.add_argument("--recipe", default="python scripts/train.py experiment=cpu",
+                    help="the training command(s) that produced the run, for the model card")
     args = ap.parse_args()
     src, dst = Path(args.run) / "model", Path("checkpoints") / args.name
     model, config = load_checkpoint(src)
@@ -33,15 +35,17 @@ def main():
     shutil.copy(src / WEIGHTS, dst / WEIGHTS)
     res = {s: measure(model, build_suite(s, args.batches)) for s in ("imd", "oomd")}
     config["card"] = {"measured": res, "measured_on": time.strftime("%Y-%m-%d"),
-                      "command": f"python scripts/export_checkpoint.py --run {args.run} --name {args.name} --batches {args.batches}"}
+                      "command": f"python scripts/export_checkpoint.py --run {args.run} --name {args.name} --batches {args.batches}",
+                      "recipe": args.recipe}
     (dst / CONFIG).write_text(json.dumps(config, indent=2))
     tr, m = config["training"], config["model"]
     n_params = sum(p.numel() for p in model.parameters())
     lines = [f"# {args.name}", "",
              f"Architecture `{m['arch']}`: width {m['width']}, {m['blocks']} two-axis block(s), {m['heads']} heads, "
-             f"{m['n_inducing']} inducing points, {m['pair_channels']} log-det pair channels; {n_params} parameters "
+             f"{m['n_inducing']} inducing points, {m['pair_channels']} log-det pair channels"
+             f"{' + the debiased copula feature' if m.get('debiased_copula') else ''}; {n_params} parameters "
              f"({(dst / WEIGHTS).stat().st_size / 1e6:.2f} MB). Quantile levels {m['levels']}.", "",
-             f"Trained with `python scripts/train.py experiment=cpu` for {tr.get('steps')} steps, "
+             f"Trained with `{args.recipe}`; the last stage ran {tr.get('steps')} steps on "
              f"{tr.get('sets_seen')} synthetic datasets, on CPU (see `training` in config.json).", "",
              "Accuracy on the frozen suites (seeds disjoint from training; oomd = held-out family and transform):", "",
              "| suite | datasets | MAE | RMSE | bias | 90% coverage | 50% coverage | solved |",

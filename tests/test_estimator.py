@@ -122,3 +122,14 @@ def test_differentiable_mi(est):
     assert m.dim() == 0
     m.backward()
     assert torch.isfinite(xt.grad).all() and xt.grad.abs().sum() > 0
+
+
+def test_estimator_scores_equal_the_networks_rank_gauss():
+    # the estimator ranks in float64 numpy and skips the network's own ranking: same scores,
+    # ties included
+    from mist.estimator import _normal_scores
+    from mist.network.normalize import rank_gauss
+    rng = np.random.default_rng(0)
+    xy = np.concatenate([rng.standard_normal((50, 2)), rng.integers(0, 4, (50, 2)), np.ones((50, 1))], axis=1)
+    ours = torch.from_numpy(_normal_scores(xy))
+    torch.testing.assert_close(ours, rank_gauss(torch.tensor(xy, dtype=torch.float64)[None])[0].float())

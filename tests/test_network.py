@@ -1,9 +1,10 @@
 """Invariances, shapes and quantile properties of the MI network (small real models)."""
 
+import numpy as np
 import pytest
 import torch
 
-from mist.network.model import ModelConfig, build_model
+from mist.network.model import ModelConfig, build_model, plugin_gaussian_mi_bias
 from mist.network.normalize import rank_gauss, soft_rank_gauss
 from mist.network.quantiles import pinball_loss, to_z
 
@@ -124,3 +125,39 @@ def test_reported_mi_has_a_resolution_so_zero_can_be_covered():
     out = report_mi(z)
     assert out[0] == 0 and out[1] == 0
     torch.testing.assert_close(out[2:], torch.tensor([2 * MI_RESOLUTION, 1.0]))
+
+
+def test_plugin_gaussian_mi_bias_matches_monte_carlo():
+    # the bias of the plug-in Gaussian MI does not depend on the true MI; check it at rho 0 and 0.8
+    rng = np.random.default_rng(0)
+    n, dx, dy, reps = 12, 2, 3, 4000
+    expected = plugin_gaussian_mi_bias(n, dx, dy)
+    for rho in (0.0, 0.8):
+        true = -0.5 * 2 * np.log(1 - rho**2)
+        x = rng.standard_normal((reps, n, dx))
+        y = rng.standard_normal((reps, n, dy))
+        y[..., :2] = rho * x + np.sqrt(1 - rho**2) * y[..., :2]
+        z = np.concatenate([x, y], axis=-1)
+        z = z - z.mean(axis=1, keepdims=True)
+        s = np.einsum("rni,rnj->rij", z, z)
+        ld = lambda m: np.linalg.slogdet(m)[1]  # noqa: E731
+        plug_in = 0.5 * (ld(s[:, :dx, :dx]) + ld(s[:, dx:, dx:]) - ld(s))
+        err = plug_in - true
+        assert abs(err.mean() - expected) < 4 * err.std() / np.sqrt(reps)
+    assert plugin_gaussian_mi_bias(5, 2, 3) is None  # singular sample covariance: undefined
+
+
+def test_debiased_copula_feature_changes_the_head_input_only():
+    torch.manual_seed(0)
+    cfg = ModelConfig(width=8, heads=2, blocks=1, n_inducing=2, pair_channels=2, head_width=16, debiased_copula=True)
+    m = build_model(cfg).eval()
+    assert m.head.mlp[0].in_features == 8 + 4 + 2 * 3 + 3
+    x = torch.randn(2, 30, 2)
+    y = torch.cat([x[..., :1] + 0.1 * torch.randn(2, 30, 1), torch.randn(2, 30, 1)], dim=-1)
+    assert torch.isfinite(m(x, y)).all() and torch.isfinite(m(x[:, :4], y[:, :4])).all()  # n <= dx + dy
+
+
+def test_forward_scores_is_forward_after_normalization(model):
+    x, y = torch.randn(3, 40, 2), torch.randn(3, 40, 3)
+    u = rank_gauss(torch.cat([x, y], dim=-1))
+    torch.testing.assert_close(model.forward_scores(u, 2), model(x, y))

@@ -22,6 +22,7 @@ import math
 from dataclasses import asdict, dataclass, field
 
 import torch
+from scipy.special import digamma
 from torch import nn
 
 from mist.network.blocks import ISAB, MAB, PMA
@@ -43,6 +44,7 @@ class ModelConfig:
     blocks: int = 2
     n_inducing: int = 8
     pair_channels: int = 16          # 0 disables the log-det pair head
+    debiased_copula: bool = False    # also feed the head channel 0 minus its exact Gaussian bias
     ridge: float = 1e-3              # added to Gram (correlation) matrices before the logdet
     head_width: int = 128
     levels: list = field(default_factory=lambda: list(DEFAULT_LEVELS))
@@ -66,6 +68,30 @@ def size_features(n: int, dx: int, dy: int, batch: int, device) -> torch.Tensor:
     lx, ly, ln = math.log(dx), math.log(dy), math.log(n)
     f = torch.tensor([ln / 4.0, (lx + ly) / 4.0, abs(lx - ly) / 4.0, (ln - math.log(dx + dy)) / 4.0])
     return f.to(device).expand(batch, -1)
+
+
+def plugin_gaussian_mi_bias(n: int, dx: int, dy: int) -> float | None:
+    """E[plug-in Gaussian MI] - true MI for n Gaussian samples; None when n <= dx + dy.
+
+    n S ~ Wishart(Sigma, n - 1) gives E[log det S_p] = log det Sigma_p + sum_{i=1..p} psi((n - i) / 2)
+    + p log(2 / n) for any p-block, so the bias of 1/2 (logdet S_xx + logdet S_yy - logdet S) does
+    not depend on Sigma: at small n it is the largest part of the plug-in value, which the head
+    would otherwise have to learn as a function of (n, dx, dy).
+    """
+    if n <= dx + dy:
+        return None
+    g = lambda p: float(sum(digamma((n - i) / 2.0) for i in range(1, p + 1)))  # noqa: E731
+    return 0.5 * (g(dx) + g(dy) - g(dx + dy))
+
+
+def debiased_features(mi0_B: torch.Tensor, n: int, dx: int, dy: int) -> torch.Tensor:
+    """(B, 3): [signed log1p of (copula MI - bias), log1p(bias), bias defined]; zeros if undefined."""
+    bias = plugin_gaussian_mi_bias(n, dx, dy)
+    if bias is None:
+        return mi0_B.new_zeros(len(mi0_B), 3)
+    d_B = mi0_B - bias
+    cols = [torch.sign(d_B) * torch.log1p(d_B.abs()), torch.full_like(d_B, math.log1p(bias)), torch.ones_like(d_B)]
+    return torch.stack(cols, dim=-1)
 
 
 def _feature_dtype(head: nn.Module) -> torch.dtype:
@@ -128,12 +154,16 @@ class TwoAxisMI(nn.Module):
         self.cell_pool = PMA(w, cfg.heads)
         self.pair_proj = nn.Linear(w, cfg.pair_channels) if cfg.pair_channels else None
         n_pair = cfg.pair_channels + 1 if cfg.pair_channels else 0
-        self.head = QuantileHead(w + 4 + 2 * n_pair, cfg.head_width, cfg.levels)
+        n_debiased = 3 if cfg.debiased_copula and cfg.pair_channels else 0
+        self.head = QuantileHead(w + 4 + 2 * n_pair + n_debiased, cfg.head_width, cfg.levels)
 
     def forward(self, x_BNX: torch.Tensor, y_BNY: torch.Tensor, soft_ranks: float | None = None):
-        b, n, dx = x_BNX.shape
-        dy = y_BNY.shape[-1]
-        u_BNC = normalize_cells(x_BNX, y_BNY, soft_ranks)
+        return self.forward_scores(normalize_cells(x_BNX, y_BNY, soft_ranks), x_BNX.shape[-1])
+
+    def forward_scores(self, u_BNC: torch.Tensor, dx: int) -> torch.Tensor:
+        """The network after normalization: normal scores u_BNC (X columns first) -> (B, K)."""
+        b, n, c = u_BNC.shape
+        dy = c - dx
         h_BNCW = self.cell_embed(torch.stack([u_BNC, u_BNC.square() - 1.0], dim=-1))
 
         role_C = torch.cat([torch.zeros(dx, dtype=torch.long), torch.ones(dy, dtype=torch.long)])
@@ -148,10 +178,13 @@ class TwoAxisMI(nn.Module):
         feats = [cell_summary_BW.to(ft), size_features(n, dx, dy, b, u_BNC.device).to(ft)]
         if self.pair_proj is not None:
             # float64: the log-dets of near-singular Gram matrices are unstable in float32
-            a_BNCP = torch.cat([u_BNC.unsqueeze(-1), self.pair_proj(h_BNCW)], dim=-1).double()
-            g_BPCC = torch.einsum("bncp,bndp->bpcd", a_BNCP, a_BNCP) / n
+            a_BNCP = torch.cat([u_BNC.unsqueeze(-1), self.pair_proj(h_BNCW)], dim=-1)
+            a_BPNC = a_BNCP.permute(0, 3, 1, 2).double()  # one layout change, then a batched matmul
+            g_BPCC = a_BPNC.transpose(-1, -2) @ a_BPNC / n
             mi_BP = gaussian_mi_of_gram(g_BPCC, dx, self.cfg.ridge)
             feats += [torch.log1p(mi_BP).to(ft), (mi_BP / 10.0).to(ft)]
+            if self.cfg.debiased_copula:
+                feats.append(debiased_features(mi_BP[:, 0], n, dx, dy).to(ft))
         return self.head(torch.cat(feats, dim=-1).to(ft))
 
 
@@ -170,11 +203,13 @@ class RowSetMI(nn.Module):
         self.head = QuantileHead(cfg.width + 4, cfg.head_width, cfg.levels)
 
     def forward(self, x_BNX: torch.Tensor, y_BNY: torch.Tensor, soft_ranks: float | None = None):
-        b, n, dx = x_BNX.shape
-        dy, m = y_BNY.shape[-1], self.cfg.max_dim
+        return self.forward_scores(normalize_cells(x_BNX, y_BNY, soft_ranks), x_BNX.shape[-1])
+
+    def forward_scores(self, u_BNC: torch.Tensor, dx: int) -> torch.Tensor:
+        b, n, c = u_BNC.shape
+        dy, m = c - dx, self.cfg.max_dim
         if max(dx, dy) > m:
             raise ValueError(f"row_set handles at most {m} columns per side, got dx={dx}, dy={dy}")
-        u_BNC = normalize_cells(x_BNX, y_BNY, soft_ranks)
         pad = u_BNC.new_zeros(b, n, 4 * m)
         pad[..., :dx] = u_BNC[..., :dx]
         pad[..., m:m + dy] = u_BNC[..., dx:]

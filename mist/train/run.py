@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from mist.checkpoint import save_checkpoint
 from mist.train.module import MIModule
+from mist.train.warm_start import warm_start
 
 
 def build(cfg: DictConfig):
@@ -26,6 +28,8 @@ def build(cfg: DictConfig):
     module = MIModule(model=OmegaConf.to_container(cfg.model, resolve=True),
                       max_steps=int(cfg.trainer.max_steps), val_names=tuple(cfg.data.val_batches),
                       **OmegaConf.to_container(cfg.optim, resolve=True))
+    if cfg.get("init_from"):  # fresh optimizer and schedule, weights from an exported checkpoint
+        warm_start(module.model, cfg.init_from)
     callbacks = [
         ModelCheckpoint(dirpath=ckpt_dir, filename="step{step}", every_n_train_steps=cfg.checkpoint_every,
                         save_last=True, save_top_k=-1 if cfg.get("keep_all_checkpoints") else 1,
@@ -47,7 +51,7 @@ def train(cfg: DictConfig) -> MIModule:
     module, datamodule, trainer, ckpt_path = build(cfg)
     start = time.time()
     trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
-    info = {"steps": int(trainer.global_step), "sets_seen": module.sets_seen,
+    info = {"command": " ".join(["python"] + sys.argv), "steps": int(trainer.global_step), "sets_seen": module.sets_seen,
             "wall_time_s_this_process": round(time.time() - start, 1),
             "config": OmegaConf.to_container(cfg, resolve=True)}
     for folder in filter(None, [Path(cfg.run_dir) / "model", cfg.get("export_to")]):
