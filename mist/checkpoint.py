@@ -70,5 +70,7 @@ def load_checkpoint(folder) -> tuple[torch.nn.Module, dict]:
                          f"missing {sorted(missing)[:5]}, unexpected {sorted(unexpected)[:5]}, "
                          f"wrong shapes {sorted(bad_shapes)[:5]}")
     model.load_state_dict(state)
+    calibration = config.get("calibration")
+    model.head.set_calibration(calibration["offsets_z"] if calibration else None)
     model.eval()
     return model, config

@@ -32,17 +32,17 @@ does no input validation (a constant column becomes an all-zero score column wit
 gradient, where `estimate` rejects or drops it).
 
 Measured gap (`python scripts/soft_vs_hard.py --n-batches 24 --threads 1`: 339 sets of the `imd`
-suite with the shipped checkpoint, whose own error vs the truth is MAE 0.891 nats):
+suite with the shipped checkpoint, whose own error vs the truth is MAE 0.810 nats):
 
     temperature              0.01    0.02    0.05    0.1     0.2
-    mean |soft - hard|       0.041   0.059   0.098   0.150   0.240  nats
-    ... / MAE(hard vs truth) 0.05    0.07    0.11    0.17    0.27
-    mean signed gap          +0.015  +0.024  +0.040  +0.063  +0.105
-    MAE(soft vs truth)       0.879   0.873   0.883   0.901   0.921  (hard: 0.891)
-    |soft - hard| by N at 0.05: 0.17 (N 8-31), 0.077 (32-127), 0.044 (128-511), 0.012 (512-2048)
+    mean |soft - hard|       0.043   0.064   0.107   0.160   0.268  nats
+    ... / MAE(hard vs truth) 0.05    0.08    0.13    0.20    0.33
+    mean signed gap          +0.016  +0.025  +0.043  +0.070  +0.148
+    MAE(soft vs truth)       0.807   0.806   0.810   0.818   0.859  (hard: 0.810)
+    |soft - hard| by N at 0.05: 0.18 (N 8-31), 0.092 (32-127), 0.047 (128-511), 0.011 (512-2048)
 
 The gap grows with the temperature and shrinks with N. DEFAULT_TEMPERATURE = 0.05 (in units
-of a robust column scale, the IQR / 1.349) keeps it at ~11% of the estimator's own error, with
+of a robust column scale, the IQR / 1.349) keeps it at ~13% of the estimator's own error, with
 a small upward shift (+0.04 nats), and the soft value is as accurate as the hard one. Smaller
 temperatures track `estimate` more closely, but gradients get sparse at small N (a point only
 feels neighbours within ~temperature * scale): in scripts/example_maximize_mi.py with

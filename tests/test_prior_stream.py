@@ -106,3 +106,16 @@ def test_mixture_bank_is_precomputed_with_small_se():
     g = bank[7]
     mi, se = monte_carlo_mi(g, 50_000, np.random.default_rng(99))
     assert abs(mi - g.mi) < 4 * np.hypot(se, g.mi_se)
+
+
+def test_calib_split_is_training_prior_with_its_own_seeds():
+    from mist.generate.mixture_bank import draw_from_bank, load_bank
+    with pytest.raises(ValueError, match="held out"):
+        dataclasses.replace(PriorConfig(), families={"gamma_exponential": 1.0}).validate("calib")
+    a, b = make_batch(SMALL, STREAM, "calib", 0), make_batch(SMALL, STREAM, "imd", 0)
+    assert not torch.equal(a["mi"], b["mi"]) or a["x"].shape != b["x"].shape or not torch.equal(a["x"], b["x"])
+    bank = load_bank()
+    rng = np.random.default_rng(0)
+    for _ in range(20):  # calibration never sees the mixture settings reserved for evaluation
+        g = draw_from_bank(rng, "calib", 32, 32)
+        assert next(i for i, h in enumerate(bank) if h is g) % 4 != 3

@@ -21,7 +21,8 @@ from torch.utils.data import IterableDataset, get_worker_info
 
 from mist.generate.prior import PriorConfig, sample_dataset, sample_shape
 
-SPLIT_TAGS = {"train": 0, "imd": 1, "oomd": 2}
+# "calib": sets for fitting the conformal interval calibration (mist/network/calibration.py)
+SPLIT_TAGS = {"train": 0, "imd": 1, "oomd": 2, "calib": 3}
 
 
 def batch_rng(seed: int, split: str, index: int) -> np.random.Generator:

@@ -58,9 +58,11 @@ def load_bank(path: str = str(BANK_PATH)) -> tuple[GaussianMixture, ...]:
 
 
 def draw_from_bank(rng: np.random.Generator, split: str, max_dx: int, max_dy: int) -> GaussianMixture:
-    """A bank entry with dim_x <= max_dx and dim_y <= max_dy, from the training part (split
-    'train') or the evaluation part (any other split)."""
+    """A bank entry with dim_x <= max_dx and dim_y <= max_dy, from the training part (splits
+    'train' and 'calib', which both stand for the training prior) or the evaluation part (the
+    evaluation suites)."""
     bank = load_bank()
+    evaluation = split not in ("train", "calib")
     fits = [i for i, g in enumerate(bank)
-            if (i % 4 == 3) == (split != "train") and g.dim_x <= max_dx and g.dim_y <= max_dy]
+            if (i % 4 == 3) == evaluation and g.dim_x <= max_dx and g.dim_y <= max_dy]
     return bank[fits[rng.integers(len(fits))]]

@@ -70,7 +70,7 @@ class PriorConfig:
                 raise ValueError(f"{kind} weights must be >= 0 with a positive sum: {dict(table)}")
         if not (0 <= self.low_mi_share <= 1 and 0 < self.low_mi_max <= self.high_mi_max):
             raise ValueError("need 0 <= low_mi_share <= 1 and 0 < low_mi_max <= high_mi_max")
-        if split == "train":
+        if split in ("train", "calib"):  # both stand for the training prior
             held = [f for f in HELD_OUT_FAMILIES if self.families.get(f, 0) > 0]
             held += [t for t in HELD_OUT_TRANSFORMS if self.transforms.get(t, 0) > 0]
             if held:

@@ -11,6 +11,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from mist.network.calibration import apply_offsets
+
 DEFAULT_LEVELS = (0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.975)
 
 
@@ -47,6 +49,7 @@ class QuantileHead(nn.Module):
     def __init__(self, in_features: int, width: int, levels=DEFAULT_LEVELS):
         super().__init__()
         self.register_buffer("levels", torch.tensor(levels, dtype=torch.float32), persistent=False)
+        self.offsets = None  # conformal calibration, set from a checkpoint's config; never trained
         self.mlp = nn.Sequential(
             nn.Linear(in_features, width), nn.GELU(),
             nn.Linear(width, width), nn.GELU(),
@@ -61,8 +64,14 @@ class QuantileHead(nn.Module):
             self.mlp[-1].weight.mul_(0.1)
 
     def forward(self, features_BF: torch.Tensor) -> torch.Tensor:
-        steps_BK = F.softplus(self.mlp(features_BF))
-        return torch.cumsum(steps_BK, dim=-1)
+        z_BK = torch.cumsum(F.softplus(self.mlp(features_BF)), dim=-1)
+        return z_BK if self.offsets is None else apply_offsets(z_BK, self.offsets)
+
+    def set_calibration(self, offsets) -> None:
+        """Conformal z offsets from the checkpoint (see calibration.py); None for raw quantiles."""
+        if offsets is not None and len(offsets) != len(self.levels):
+            raise ValueError(f"calibration has {len(offsets)} offsets for {len(self.levels)} quantile levels")
+        self.offsets = None if offsets is None else torch.tensor(offsets, dtype=torch.float32)
 
 
 def pinball_loss(pred_BK: torch.Tensor, target_B: torch.Tensor, levels_K: torch.Tensor) -> torch.Tensor:
