@@ -26,6 +26,15 @@ which
 * is not exactly invariant to non-linear monotone maps of a column (smoothing happens on the
   raw scale); it is exactly invariant to shifts and rescaling.
 
+Caveat when maximizing: the estimator reads ranks per column, so it is invariant to monotone
+maps of each coordinate but not to invertible linear maps of Z, which leave MI unchanged. An
+optimizer can exploit that. In scripts/example_maximize_mi.py, 300 Adam steps on a free 20 x 2
+projection W found the planted subspace (overlap 0.91) but made W's columns nearly parallel
+(cosine -0.999, condition number ~47), and the held-out estimate rose to 3.04 nats against a
+true maximum of 1.61. The same subspace with an orthonormal basis gives 1.21. Near-duplicate
+coordinates are outside the training prior. When learning a projection, keep it well conditioned
+(orthonormalize it, e.g. parametrize W by its QR factor, or penalize its condition number).
+
 Other differences: `estimate` splits N > max_n into random subsets and averages them; this path
 feeds all N at once (memory O(B N^2 (dx + dy)) for the soft ranks, so keep N <= ~2k), and it
 does no input validation (a constant column becomes an all-zero score column with zero

@@ -11,7 +11,9 @@ about Y. Because MI ignores invertible maps of Z, only span(W) matters: the loss
 -est.mi(X W, Y) (MILoss, mode="maximize") on random minibatches, optimized with Adam.
 Outcome: overlap = ||S^T orth(W)||_F^2 / 2 (1: span(W) = S; a random W gives ~2/20), the largest
 principal angle between span(W) and S, and the (non-differentiable) `estimate` of I(X W; Y) on
-held-out data before and after, against the truth.
+held-out data before and after, against the truth; also the estimate for an orthonormal basis of
+span(W), which has the same MI: maximizing the estimate drifts W towards nearly parallel
+columns, where the estimator overestimates (a known weakness, see mist/differentiable.py).
 """
 
 from __future__ import annotations
@@ -80,7 +82,12 @@ def run(est: MIEstimator | None = None, checkpoint=None, out: str | Path | None 
     w1 = w.detach().numpy()
     ov0, ang0 = subspace_overlap(w0, s_basis)
     ov1, ang1 = subspace_overlap(w1, s_basis)
+    sv = np.linalg.svd(w1, compute_uv=False)
+    # MI ignores invertible maps of Z, so X W and X orth(W) carry the same information; the
+    # estimator is not invariant to them (it reads ranks per column), and maximizing it tends to
+    # make W's columns nearly parallel, where it overestimates. Report both, and W's conditioning.
     result = {"true_mi": true_mi, "mi_before": held_out_mi(w0), "mi_after": held_out_mi(w1),
+              "mi_after_orth": held_out_mi(np.linalg.qr(w1)[0]), "w_condition": float(sv[0] / sv[-1]),
               "mi_planted": held_out_mi(s_basis), "overlap_before": ov0, "overlap_after": ov1,
               "max_angle_before_deg": ang0, "max_angle_after_deg": ang1,
               "seconds": time.time() - t0, "history": hist}
@@ -140,6 +147,8 @@ def main(argv=None):
           f"(1 = found); largest principal angle {r['max_angle_before_deg']:.1f} -> {r['max_angle_after_deg']:.1f} deg")
     print(f"held-out MI (estimate): {r['mi_before']:.3f} -> {r['mi_after']:.3f} nats; planted projection "
           f"{r['mi_planted']:.3f}; truth {r['true_mi']:.3f}   ({r['seconds']:.0f} s)")
+    print(f"same subspace, orthonormal basis: {r['mi_after_orth']:.3f} nats (condition number of W: "
+          f"{r['w_condition']:.0f}; near-parallel columns inflate the estimate, see mist/differentiable.py)")
     print(f"plot: {r['plot']}")
     summary = {k: v for k, v in r.items() if k != "history"}
     Path(args.out, "example_maximize_mi.json").write_text(json.dumps(summary, indent=2))

@@ -31,6 +31,9 @@ def test_checkpoint_is_small_and_self_describing():
     assert est.config["model"]["arch"] == "two_axis"
     assert est.config["training"]["steps"] > 0
     assert (folder / "MODEL_CARD.md").is_file()
+    cal = est.config["calibration"]  # the shipped intervals are calibrated, and say on what
+    assert cal["split"] == "calib" and cal["sets"] >= 1000 and len(cal["offsets_z"]) == len(est.levels)
+    assert est.model.head.offsets is not None
 
 
 @pytest.mark.parametrize("n, pairs, rho, ex, ey", [
