@@ -15,6 +15,7 @@ import torch
 
 from mist.batch.stream import StreamConfig, make_batch
 from mist.checkpoint import CONFIG, load_checkpoint
+from mist.evaluate import metrics
 from mist.generate.prior import PriorConfig
 from mist.network.calibration import apply_offsets, fit_offsets
 from mist.network.quantiles import to_z
@@ -23,7 +24,7 @@ from mist.network.quantiles import to_z
 def interval_coverage(z_NK: np.ndarray, t_N: np.ndarray, levels) -> dict:
     """{nominal coverage: share of truths inside} for each central interval of the grid."""
     k = len(levels)
-    return {f"{levels[k - 1 - i] - levels[i]:.2f}": float(((z_NK[:, i] <= t_N) & (t_N <= z_NK[:, k - 1 - i])).mean())
+    return {f"{levels[k - 1 - i] - levels[i]:.2f}": metrics.coverage(z_NK[:, i], z_NK[:, k - 1 - i], t_N)
             for i in range(k // 2)}
 
 

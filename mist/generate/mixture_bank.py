@@ -57,12 +57,16 @@ def load_bank(path: str = str(BANK_PATH)) -> tuple[GaussianMixture, ...]:
     return tuple(bank)
 
 
+# Splits that stand for the training prior ("calib" fits the interval calibration): they draw
+# from the training part of the bank, and they may not use held-out families or transforms.
+TRAINING_PRIOR_SPLITS = ("train", "calib")
+
+
 def draw_from_bank(rng: np.random.Generator, split: str, max_dx: int, max_dy: int) -> GaussianMixture:
-    """A bank entry with dim_x <= max_dx and dim_y <= max_dy, from the training part (splits
-    'train' and 'calib', which both stand for the training prior) or the evaluation part (the
-    evaluation suites)."""
+    """A bank entry with dim_x <= max_dx and dim_y <= max_dy, from the training part (the
+    TRAINING_PRIOR_SPLITS) or the evaluation part (the evaluation suites)."""
     bank = load_bank()
-    evaluation = split not in ("train", "calib")
+    evaluation = split not in TRAINING_PRIOR_SPLITS
     fits = [i for i, g in enumerate(bank)
             if (i % 4 == 3) == evaluation and g.dim_x <= max_dx and g.dim_y <= max_dy]
     return bank[fits[rng.integers(len(fits))]]

@@ -19,7 +19,7 @@ from mist.generate import other_families as O
 from mist.generate import transforms as T
 from mist.generate.transforms import HELD_OUT_TRANSFORMS
 from mist.generate.distributions import HELD_OUT_FAMILIES
-from mist.generate.mixture_bank import draw_from_bank
+from mist.generate.mixture_bank import TRAINING_PRIOR_SPLITS, draw_from_bank
 
 FAMILIES = ("gaussian", "student_t", "additive_uniform", "gaussian_mixture", "independent",
             "gamma_exponential")
@@ -70,7 +70,7 @@ class PriorConfig:
                 raise ValueError(f"{kind} weights must be >= 0 with a positive sum: {dict(table)}")
         if not (0 <= self.low_mi_share <= 1 and 0 < self.low_mi_max <= self.high_mi_max):
             raise ValueError("need 0 <= low_mi_share <= 1 and 0 < low_mi_max <= high_mi_max")
-        if split in ("train", "calib"):  # both stand for the training prior
+        if split in TRAINING_PRIOR_SPLITS:
             held = [f for f in HELD_OUT_FAMILIES if self.families.get(f, 0) > 0]
             held += [t for t in HELD_OUT_TRANSFORMS if self.transforms.get(t, 0) > 0]
             if held:
