@@ -23,9 +23,9 @@ def as_2d(a, name: str) -> np.ndarray:
         raise ValueError(f"{name} must be 1-D (N,) or 2-D (N, d), got shape {a.shape}")
     if a.size == 0:
         raise ValueError(f"{name} is empty (shape {a.shape})")
-    a = a.astype(np.float64)
-    bad = ~np.isfinite(a)
-    if bad.any():
+    a = a.astype(np.float64, copy=False)
+    if not np.isfinite(a).all():
+        bad = ~np.isfinite(a)
         rows = np.unique(np.nonzero(bad)[0])
         raise ValueError(f"{name} has {int(bad.sum())} NaN/inf value(s), in rows {rows[:5].tolist()}"
                          f"{'...' if len(rows) > 5 else ''}; remove or impute them first")
@@ -52,5 +52,5 @@ def check_pair(x, y, constant_columns: str = "error") -> tuple[np.ndarray, np.nd
         if const.any() and constant_columns == "error":
             raise ValueError(f"{name} has constant column(s) {np.nonzero(const)[0].tolist()}: a constant carries "
                              "0 nats; drop them, or pass constant_columns='drop'")
-        out.append(a[:, ~const])
+        out.append(a[:, ~const] if const.any() else a)
     return out[0], out[1]

@@ -15,6 +15,7 @@ from safetensors.torch import load_file, save_file
 
 from mist import __version__
 from mist.network.model import ModelConfig, build_model
+from mist.network.routed import RoutedMI
 
 FORMAT_VERSION = 1
 WEIGHTS, CONFIG = "model.safetensors", "config.json"
@@ -50,9 +51,14 @@ def read_config(folder) -> dict:
 
 
 def load_checkpoint(folder) -> tuple[torch.nn.Module, dict]:
-    """Rebuild the model from config.json and fill it from model.safetensors (strictly)."""
+    """Rebuild the model from config.json and fill it from model.safetensors (strictly).
+
+    A folder whose config lists `experts` is a routed checkpoint: each expert is a checkpoint in
+    a subfolder with the N where its range starts; the result is a RoutedMI."""
     folder = Path(folder)
     config = read_config(folder)
+    if "experts" in config:
+        return _load_routed(folder, config)
     weights = folder / WEIGHTS
     if not weights.is_file():
         raise FileNotFoundError(f"checkpoint {folder} has no {WEIGHTS}")
@@ -74,3 +80,26 @@ def load_checkpoint(folder) -> tuple[torch.nn.Module, dict]:
     model.head.set_calibration(calibration["offsets_z"] if calibration else None)
     model.eval()
     return model, config
+
+
+def _load_routed(folder: Path, config: dict) -> tuple[RoutedMI, dict]:
+    experts, starts, expert_configs = [], [], []
+    for spec in config["experts"]:
+        name = str(spec.get("folder", ""))
+        if not name or Path(name).name != name or name in (".", ".."):
+            raise ValueError(f"{folder / CONFIG}: expert folder {name!r} must be a plain subfolder name")
+        if "experts" in read_config(folder / name):
+            raise ValueError(f"{folder / name}: routed checkpoints cannot be nested")
+        model, sub_config = load_checkpoint(folder / name)
+        experts.append(model)
+        starts.append(int(spec["n_min"]))
+        expert_configs.append(sub_config)
+    return RoutedMI(experts, starts).eval(), {**config, "expert_configs": expert_configs}
+
+
+def trained_n_max(config: dict) -> int:
+    """The largest N a checkpoint was trained on (routed: over its experts); 2048 if unrecorded."""
+    if "expert_configs" in config:
+        return max(trained_n_max(c) for c in config["expert_configs"])
+    prior = config.get("training", {}).get("config", {}).get("data", {}).get("prior", {})
+    return int(prior.get("n_max", 2048))

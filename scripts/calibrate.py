@@ -23,9 +23,10 @@ def main():
     args = ap.parse_args()
     r = calibrate_checkpoint(args.checkpoint, args.batches, " ".join(["python"] + sys.argv))
     print(f"{r['sets']} calibration sets in {r['seconds']:.0f} s")
-    print("offsets (z = log1p MI):", " ".join(f"{o:+.3f}" for o in r["offsets_z"]))
-    print("coverage before:", r["coverage_before"])
-    print("coverage after: ", r["coverage_after"])
+    for e in r.get("experts", [r]):  # a routed checkpoint has one calibration per expert
+        print(f"N in {e['n_range']}: offsets (z = log1p MI):", " ".join(f"{o:+.3f}" for o in e["offsets_z"]))
+        print("  coverage before:", e["coverage_before"])
+        print("  coverage after: ", e["coverage_after"])
 
 
 if __name__ == "__main__":

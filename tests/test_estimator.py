@@ -96,7 +96,7 @@ def test_constant_columns_can_be_dropped(est):
 
 
 def test_checkpoint_errors(tmp_path, ckpt):
-    with pytest.raises(FileNotFoundError, match="does not exist"):
+    with pytest.raises(FileNotFoundError, match="no checkpoint folder .*shipped: \\['mist-default'"):
         MIEstimator.from_pretrained(tmp_path / "nope")
     (tmp_path / "c").mkdir()
     (tmp_path / "c" / "config.json").write_text((ckpt / "config.json").read_text())
@@ -133,3 +133,17 @@ def test_estimator_scores_equal_the_networks_rank_gauss():
     xy = np.concatenate([rng.standard_normal((50, 2)), rng.integers(0, 4, (50, 2)), np.ones((50, 1))], axis=1)
     ours = torch.from_numpy(_normal_scores(xy))
     torch.testing.assert_close(ours, rank_gauss(torch.tensor(xy, dtype=torch.float64)[None])[0].float())
+
+
+def test_tune_cpu_allocator_applies_on_glibc_and_changes_no_result(tiny_checkpoint):
+    import platform
+
+    from mist import tune_cpu_allocator
+    est = MIEstimator.from_pretrained(tiny_checkpoint)
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((300, 3)), rng.standard_normal((300, 2))
+    before = est.estimate(x, y).quantiles
+    applied = tune_cpu_allocator()
+    if platform.system() == "Linux" and platform.libc_ver()[0] == "glibc":
+        assert applied
+    assert est.estimate(x, y).quantiles == before

@@ -11,10 +11,11 @@ from mist.network.quantiles import pinball_loss, to_z
 SMALL = dict(width=16, heads=2, blocks=1, n_inducing=4, pair_channels=4, head_width=32)
 
 
-@pytest.fixture(scope="module")
-def model():
+@pytest.fixture(scope="module", params=["two_axis", "pooled"])
+def model(request):
+    """Every invariance below must hold for the attention design and for the fast pooled one."""
     torch.manual_seed(0)
-    return build_model(ModelConfig(**SMALL)).eval()
+    return build_model(ModelConfig(**SMALL, arch=request.param, debiased_copula=request.param == "pooled")).eval()
 
 
 def _data(b=2, n=40, dx=3, dy=5, seed=0):

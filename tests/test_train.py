@@ -23,7 +23,7 @@ def _cfg(*overrides):
 @pytest.mark.parametrize("trainer", ["cpu", "gpu", "ddp"])
 def test_every_experiment_composes(experiment, trainer):
     cfg = _cfg(f"experiment={experiment}", f"trainer={trainer}", "run_dir=/tmp/x")
-    assert cfg.model.arch in ("two_axis", "row_set")
+    assert cfg.model.arch in ("two_axis", "pooled", "row_set")
     assert cfg.trainer.max_steps > 0 and "_target_" in cfg.data
 
 

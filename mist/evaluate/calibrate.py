@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from mist.batch.stream import StreamConfig, make_batch
-from mist.checkpoint import CONFIG, load_checkpoint
+from mist.checkpoint import CONFIG, load_checkpoint, read_config
 from mist.evaluate import metrics
 from mist.generate.prior import PriorConfig
 from mist.network.calibration import apply_offsets, fit_offsets
@@ -28,11 +29,18 @@ def interval_coverage(z_NK: np.ndarray, t_N: np.ndarray, levels) -> dict:
             for i in range(k // 2)}
 
 
-def calibrate_checkpoint(folder, batches: int = 128, command: str = "") -> dict:
-    """Fit offsets on `batches` calib batches, write them to folder/config.json, return the record."""
+def calibrate_checkpoint(folder, batches: int = 128, command: str = "", n_range: tuple | None = None) -> dict:
+    """Fit offsets on `batches` calib batches, write them to folder/config.json, return the record.
+
+    The calib sets come from the checkpoint's training prior, with N limited to n_range
+    (lo, hi) when given. A routed checkpoint calibrates each expert on the N range it serves."""
+    if "experts" in read_config(folder):
+        return _calibrate_routed(Path(folder), batches, command)
     model, config = load_checkpoint(folder)
     model.head.set_calibration(None)
     prior = PriorConfig(**config.get("training", {}).get("config", {}).get("data", {}).get("prior", {}))
+    if n_range is not None:
+        prior = replace(prior, n_min=max(prior.n_min, n_range[0]), n_max=min(prior.n_max, n_range[1]))
     prior.validate("calib")
     preds, truths = [], []
     t0 = time.time()
@@ -46,6 +54,7 @@ def calibrate_checkpoint(folder, batches: int = 128, command: str = "") -> dict:
     offsets = fit_offsets(z_NK, t_N, levels)
     after = apply_offsets(torch.from_numpy(z_NK), torch.tensor(offsets, dtype=torch.float64)).numpy()
     record = {"offsets_z": offsets, "levels": levels, "split": "calib", "batches": batches,
+              "n_range": [prior.n_min, prior.n_max],
               "sets": int(len(t_N)), "seconds": round(time.time() - t0, 1),
               "coverage_before": interval_coverage(z_NK, t_N, levels),
               "coverage_after": interval_coverage(after, t_N, levels), "command": command}
@@ -54,3 +63,12 @@ def calibrate_checkpoint(folder, batches: int = 128, command: str = "") -> dict:
     stored["calibration"] = record
     path.write_text(json.dumps(stored, indent=2))
     return record
+
+
+def _calibrate_routed(folder: Path, batches: int, command: str) -> dict:
+    experts = read_config(folder)["experts"]
+    records = []
+    for i, spec in enumerate(experts):
+        hi = experts[i + 1]["n_min"] - 1 if i + 1 < len(experts) else 10**9
+        records.append(calibrate_checkpoint(folder / spec["folder"], batches, command, (int(spec["n_min"]), hi)))
+    return {"experts": records, "sets": sum(r["sets"] for r in records), "seconds": sum(r["seconds"] for r in records)}

@@ -24,7 +24,7 @@ def _row(batch: dict, i: int) -> dict:
 def network_rows(model: torch.nn.Module, batches: Iterable[dict], name: str = "mist") -> list[dict]:
     """Quantiles of a network for every set; time is the batched forward time per set."""
     rows = []
-    levels = model.head.levels
+    levels = model.levels
     for batch in batches:
         t0 = time.perf_counter()
         q_BK = report_mi(model(batch["x"], batch["y"])).numpy()

@@ -14,6 +14,11 @@ sample set (x_BNX, y_BNY)
   -> pooled cell summary + log-det features + size features (N, dx, dy) -> non-crossing quantiles
 Every step is equivariant to the order of samples and of coordinates within X and within Y, and
 the pooling is invariant, so the output is too.
+
+The fast design (arch "pooled", PooledMI) swaps the two-axis attention for PooledBlocks: each cell
+reads the mean of its row's X cells, of its row's Y cells, and of its column, a few passes over the
+cells instead of C x C logits per sample; the log-det pair head and quantile head are the same.
+The shipped checkpoint routes large N to it (routed.py).
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ _MAX_LOGITS = 2**25
 class ModelConfig:
     """Everything needed to rebuild the network; stored in every checkpoint."""
 
-    arch: str = "two_axis"           # "two_axis" or "row_set" (plain baseline of the design study)
+    arch: str = "two_axis"           # "two_axis", "pooled" (fast) or "row_set" (plain baseline)
     width: int = 32
     heads: int = 4
     blocks: int = 2
@@ -46,6 +51,7 @@ class ModelConfig:
     pair_channels: int = 16          # 0 disables the log-det pair head
     debiased_copula: bool = False    # also feed the head channel 0 minus its exact Gaussian bias
     ridge: float = 1e-3              # added to Gram (correlation) matrices before the logdet
+    gram_dtype: str = "float64"      # precision of the Gram matmul (the logdet is always float64)
     head_width: int = 128
     levels: list = field(default_factory=lambda: list(DEFAULT_LEVELS))
     max_dim: int = 32                # row_set only: it pads X and Y to this many columns
@@ -58,9 +64,13 @@ def build_model(cfg: ModelConfig | dict) -> nn.Module:
     cfg = cfg if isinstance(cfg, ModelConfig) else ModelConfig(**cfg)
     if cfg.arch == "two_axis":
         return TwoAxisMI(cfg)
+    if cfg.arch == "pooled":
+        if not cfg.pair_channels:
+            raise ValueError("arch 'pooled' needs the log-det pair head (pair_channels > 0)")
+        return PooledMI(cfg)
     if cfg.arch == "row_set":
         return RowSetMI(cfg)
-    raise ValueError(f"unknown architecture {cfg.arch!r}; expected 'two_axis' or 'row_set'")
+    raise ValueError(f"unknown architecture {cfg.arch!r}; expected 'two_axis', 'pooled' or 'row_set'")
 
 
 def size_features(n: int, dx: int, dy: int, batch: int, device) -> torch.Tensor:
@@ -105,6 +115,23 @@ def normalize_cells(x_BNX, y_BNY, soft_ranks: float | None):
     return rank_gauss(xy_BNC) if soft_ranks is None else soft_rank_gauss(xy_BNC, soft_ranks)
 
 
+class QuantileNet(nn.Module):
+    """What every MI network shares: x_BNX, y_BNY -> normal scores -> forward_scores -> (B, K)
+    z-quantiles of log1p(MI) at `levels`."""
+
+    head: QuantileHead
+
+    @property
+    def levels(self) -> torch.Tensor:
+        return self.head.levels
+
+    def forward(self, x_BNX: torch.Tensor, y_BNY: torch.Tensor, soft_ranks: float | None = None):
+        return self.forward_scores(normalize_cells(x_BNX, y_BNY, soft_ranks), x_BNX.shape[-1])
+
+    def forward_scores(self, u_BNC: torch.Tensor, dx: int) -> torch.Tensor:
+        raise NotImplementedError
+
+
 class TwoAxisBlock(nn.Module):
     """Attention along the coordinate axis (within a sample), then along the sample axis."""
 
@@ -141,7 +168,34 @@ def gaussian_mi_of_gram(g_BPCC: torch.Tensor, dx: int, ridge: float) -> torch.Te
     return mi.clamp_min(0.0)
 
 
-class TwoAxisMI(nn.Module):
+def gram_matrices(u_BNC: torch.Tensor, a_BNCP: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """(B, P + 1, C, C) second moments over samples of [u, a_1 .. a_P] per coordinate pair."""
+    b, n, c, p = a_BNCP.shape
+    # one contiguous (B, P+1, C, N) copy, then a single batched "A A^T": the layout MKL is fastest at
+    a_BPCN = torch.cat([u_BNC.unsqueeze(-1), a_BNCP], dim=-1).permute(0, 3, 2, 1).contiguous().to(dtype)
+    a_KCN = a_BPCN.view(b * (p + 1), c, n)
+    return torch.bmm(a_KCN, a_KCN.transpose(1, 2)).view(b, p + 1, c, c) / n
+
+
+def logdet_features(u_BNC: torch.Tensor, a_BNCP: torch.Tensor, dx: int, cfg: ModelConfig) -> list:
+    """Head inputs from the log-det pair head: Gaussian MI of the raw scores (channel 0) and of P
+    learned cell features, as log1p(mi) and mi / 10, plus the debiased channel 0 when enabled."""
+    b, n, c = u_BNC.shape
+    # float64 by default: the log-dets of near-singular Gram matrices are unstable in float32
+    g_BPCC = gram_matrices(u_BNC, a_BNCP, getattr(torch, cfg.gram_dtype)).double()
+    mi_BP = gaussian_mi_of_gram(g_BPCC, dx, cfg.ridge)
+    feats = [torch.log1p(mi_BP), mi_BP / 10.0]
+    if cfg.debiased_copula:
+        feats.append(debiased_features(mi_BP[:, 0], n, dx, c - dx))
+    return feats
+
+
+def role_index(dx: int, dy: int, device) -> torch.Tensor:
+    """(C,) 0 for X coordinates, 1 for Y coordinates."""
+    return torch.cat([torch.zeros(dx, dtype=torch.long), torch.ones(dy, dtype=torch.long)]).to(device)
+
+
+class TwoAxisMI(QuantileNet):
     """x_BNX (B, N, dx), y_BNY (B, N, dy) -> z-quantiles (B, K) of log1p(MI)."""
 
     def __init__(self, cfg: ModelConfig):
@@ -157,17 +211,14 @@ class TwoAxisMI(nn.Module):
         n_debiased = 3 if cfg.debiased_copula and cfg.pair_channels else 0
         self.head = QuantileHead(w + 4 + 2 * n_pair + n_debiased, cfg.head_width, cfg.levels)
 
-    def forward(self, x_BNX: torch.Tensor, y_BNY: torch.Tensor, soft_ranks: float | None = None):
-        return self.forward_scores(normalize_cells(x_BNX, y_BNY, soft_ranks), x_BNX.shape[-1])
-
     def forward_scores(self, u_BNC: torch.Tensor, dx: int) -> torch.Tensor:
         """The network after normalization: normal scores u_BNC (X columns first) -> (B, K)."""
         b, n, c = u_BNC.shape
         dy = c - dx
         h_BNCW = self.cell_embed(torch.stack([u_BNC, u_BNC.square() - 1.0], dim=-1))
 
-        role_C = torch.cat([torch.zeros(dx, dtype=torch.long), torch.ones(dy, dtype=torch.long)])
-        same_CC = (role_C[:, None] == role_C[None, :]).long().to(u_BNC.device)
+        role_C = role_index(dx, dy, u_BNC.device)
+        same_CC = (role_C[:, None] == role_C[None, :]).long()
         bias_1HCC = self.role_bias_2H[same_CC].permute(2, 0, 1).unsqueeze(0).to(h_BNCW.dtype)
         for block in self.blocks:
             h_BNCW = block(h_BNCW, bias_1HCC)
@@ -175,20 +226,70 @@ class TwoAxisMI(nn.Module):
         # pool samples (mean) then coordinates (attention): invariant to both orders
         cell_summary_BW = self.cell_pool(h_BNCW.mean(dim=1)).squeeze(1)
         ft = _feature_dtype(self.head)
-        feats = [cell_summary_BW.to(ft), size_features(n, dx, dy, b, u_BNC.device).to(ft)]
+        feats = [cell_summary_BW, size_features(n, dx, dy, b, u_BNC.device)]
         if self.pair_proj is not None:
-            # float64: the log-dets of near-singular Gram matrices are unstable in float32
-            a_BNCP = torch.cat([u_BNC.unsqueeze(-1), self.pair_proj(h_BNCW)], dim=-1)
-            a_BPNC = a_BNCP.permute(0, 3, 1, 2).double()  # one layout change, then a batched matmul
-            g_BPCC = a_BPNC.transpose(-1, -2) @ a_BPNC / n
-            mi_BP = gaussian_mi_of_gram(g_BPCC, dx, self.cfg.ridge)
-            feats += [torch.log1p(mi_BP).to(ft), (mi_BP / 10.0).to(ft)]
-            if self.cfg.debiased_copula:
-                feats.append(debiased_features(mi_BP[:, 0], n, dx, dy).to(ft))
-        return self.head(torch.cat(feats, dim=-1).to(ft))
+            feats += logdet_features(u_BNC, self.pair_proj(h_BNCW), dx, self.cfg)
+        return self.head(torch.cat([f.to(ft) for f in feats], dim=-1))
 
 
-class RowSetMI(nn.Module):
+class PooledBlock(nn.Module):
+    """Each cell reads its row through the mean of its own block (X or Y) and of the other block,
+    and its column through the mean over samples: a DeepSets-style stand-in for the two-axis
+    block's attention that costs a few passes over the cells instead of C x C logits per sample."""
+
+    def __init__(self, width: int, ff_mult: int = 2):
+        super().__init__()
+        hidden = ff_mult * width
+        self.ln = nn.LayerNorm(width)
+        self.cell = nn.Linear(width, hidden)
+        self.own_block = nn.Linear(width, hidden, bias=False)
+        self.other_block = nn.Linear(width, hidden, bias=False)
+        self.column = nn.Linear(width, hidden, bias=False)
+        self.out = nn.Linear(hidden, width)
+
+    def forward(self, h_BNCW: torch.Tensor, dx: int) -> torch.Tensor:
+        a_BNCW = self.ln(h_BNCW)
+        mx_BNW, my_BNW = a_BNCW[:, :, :dx].mean(2), a_BNCW[:, :, dx:].mean(2)
+        # = self.cell(a) + row context; the cell bias rides on the small (B, N, H) context (saves
+        # addmm's bias-copy pass) and the context is added in place into slices (no gathered copy)
+        z_BNCH = a_BNCW @ self.cell.weight.T
+        z_BNCH[:, :, :dx] += (self.own_block(mx_BNW) + self.other_block(my_BNW) + self.cell.bias).unsqueeze(2)
+        z_BNCH[:, :, dx:] += (self.own_block(my_BNW) + self.other_block(mx_BNW) + self.cell.bias).unsqueeze(2)
+        z_BNCH += self.column(a_BNCW.mean(1, keepdim=True))
+        return h_BNCW + self.out(torch.relu_(z_BNCH))
+
+
+class PooledMI(QuantileNet):
+    """The fast design: per-cell MLP blocks with mean-pooled row and column context, then the same
+    log-det pair head and quantile head as TwoAxisMI. Linear in cells with a small constant, for
+    large N where the log-det statistics carry most of the information."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.cfg = cfg
+        w = cfg.width
+        # ReLU rather than GELU: erf is a visible share of the time at this width
+        self.cell_embed = nn.Sequential(nn.Linear(2, w), nn.ReLU(inplace=True), nn.Linear(w, w))
+        self.blocks = nn.ModuleList(PooledBlock(w) for _ in range(cfg.blocks))
+        self.cell_pool = PMA(w, cfg.heads)
+        self.pair_proj = nn.Linear(w, cfg.pair_channels)
+        n_debiased = 3 if cfg.debiased_copula else 0
+        self.head = QuantileHead(w + 4 + 2 * (cfg.pair_channels + 1) + n_debiased, cfg.head_width, cfg.levels)
+
+    def forward_scores(self, u_BNC: torch.Tensor, dx: int) -> torch.Tensor:
+        b, n, c = u_BNC.shape
+        if not 0 < dx < c:
+            raise ValueError(f"need at least one X and one Y column, got dx={dx} of {c} columns")
+        h_BNCW = self.cell_embed(torch.stack([u_BNC, u_BNC.square() - 1.0], dim=-1))
+        for block in self.blocks:
+            h_BNCW = block(h_BNCW, dx)
+        ft = _feature_dtype(self.head)
+        feats = [self.cell_pool(h_BNCW.mean(dim=1)).squeeze(1), size_features(n, dx, c - dx, b, u_BNC.device)]
+        feats += logdet_features(u_BNC, self.pair_proj(h_BNCW), dx, self.cfg)
+        return self.head(torch.cat([f.to(ft) for f in feats], dim=-1))
+
+
+class RowSetMI(QuantileNet):
     """Plain baseline: one token per sample [x padded, y padded, column masks], ISABs, PMA.
 
     This is the MIST-reference-style design (with X/Y masks added); it caps dx, dy at max_dim.
@@ -201,9 +302,6 @@ class RowSetMI(nn.Module):
         self.blocks = nn.ModuleList(ISAB(cfg.width, cfg.heads, cfg.n_inducing) for _ in range(cfg.blocks))
         self.pool = PMA(cfg.width, cfg.heads)
         self.head = QuantileHead(cfg.width + 4, cfg.head_width, cfg.levels)
-
-    def forward(self, x_BNX: torch.Tensor, y_BNY: torch.Tensor, soft_ranks: float | None = None):
-        return self.forward_scores(normalize_cells(x_BNX, y_BNY, soft_ranks), x_BNX.shape[-1])
 
     def forward_scores(self, u_BNC: torch.Tensor, dx: int) -> torch.Tensor:
         b, n, c = u_BNC.shape
