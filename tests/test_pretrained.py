@@ -70,3 +70,12 @@ def test_large_n_within_memory(est):
     r = est.estimate(x, y)
     assert r.n == 100_000 and r.n_subsets > 1
     assert abs(np.log(r.mi / mi)) < np.log(1.5), (r, mi)
+
+
+def test_shipped_checkpoint_by_name():
+    from mist.estimator import shipped_checkpoints
+    assert "mist-default" in shipped_checkpoints()
+    by_name = MIEstimator.from_pretrained("mist-default")
+    assert by_name.config["card"] == MIEstimator.from_pretrained().config["card"]
+    with pytest.raises(FileNotFoundError, match="shipped: "):
+        MIEstimator.from_pretrained("mist-nonexistent")
