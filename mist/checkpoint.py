@@ -94,7 +94,8 @@ def _load_routed(folder: Path, config: dict) -> tuple[RoutedMI, dict]:
         experts.append(model)
         starts.append(int(spec["n_min"]))
         expert_configs.append(sub_config)
-    return RoutedMI(experts, starts).eval(), {**config, "expert_configs": expert_configs}
+    routed = RoutedMI(experts, starts, blend=float(config.get("blend", 1.0))).eval()
+    return routed, {**config, "expert_configs": expert_configs}
 
 
 def trained_n_max(config: dict) -> int:

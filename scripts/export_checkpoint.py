@@ -44,7 +44,7 @@ def copy_run(run: Path, dst: Path) -> None:
         shutil.copy(run / "model" / name, dst / name)
 
 
-def write_routed(experts: list[str], dst: Path) -> None:
+def write_routed(experts: list[str], dst: Path, blend: float) -> None:
     """checkpoints/<name>/config.json lists the experts; each is a full checkpoint in a subfolder."""
     specs = []
     for i, item in enumerate(experts):
@@ -54,7 +54,7 @@ def write_routed(experts: list[str], dst: Path) -> None:
         folder = f"expert{i}"
         copy_run(Path(run), dst / folder)
         specs.append({"folder": folder, "n_min": int(n_min)})
-    config = {"format_version": FORMAT_VERSION, "mist_version": __version__, "experts": specs}
+    config = {"format_version": FORMAT_VERSION, "mist_version": __version__, "experts": specs, "blend": blend}
     (dst / CONFIG).write_text(json.dumps(config, indent=2))
 
 
@@ -63,6 +63,8 @@ def main():
     ap.add_argument("--run", help="a training run folder (its exported model/ is shipped)")
     ap.add_argument("--expert", action="append", default=[], metavar="RUN:N_MIN",
                     help="repeatable: a run and the smallest N it serves, for a routed checkpoint")
+    ap.add_argument("--blend", type=float, default=1.25,
+                    help="routed: blend neighbouring experts for N in [s / blend, s * blend) around each start s")
     ap.add_argument("--name", default="mist-default")
     ap.add_argument("--batches", type=int, default=48)
     ap.add_argument("--calibration-batches", type=int, default=128,
@@ -78,7 +80,7 @@ def main():
     if args.run:
         copy_run(Path(args.run), dst)
     else:
-        write_routed(args.expert, dst)
+        write_routed(args.expert, dst, args.blend)
     if args.calibration_batches:
         calibration = calibrate_checkpoint(dst, args.calibration_batches,
                                            f"python scripts/calibrate.py --checkpoint {dst} --batches {args.calibration_batches}")
@@ -101,6 +103,9 @@ def main():
         lines += [f"{prefix}{describe(sub['model'])}; {(folder / WEIGHTS).stat().st_size / 1e6:.2f} MB. "
                   f"Its last training stage ran {tr.get('steps')} steps on {tr.get('sets_seen')} synthetic datasets, on CPU "
                   f"(see `training` in its config.json).", ""]
+    if not args.run and args.blend > 1:
+        lines += [f"Around each boundary s the two experts' z-quantiles are blended for N in [s / {args.blend:g}, "
+                  f"s * {args.blend:g}), with a weight linear in log N (mist/network/routed.py).", ""]
     lines += [f"Quantile levels {[round(float(v), 4) for v in model.levels]}; {sum(p.numel() for p in model.parameters())} parameters in all. "
               f"Trained with `{args.recipe}`.", "",
              "Accuracy on the frozen suites (seeds disjoint from training; oomd = held-out family and transform):", "",

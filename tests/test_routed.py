@@ -102,3 +102,23 @@ def test_each_expert_is_calibrated_on_the_n_range_it_serves(tmp_path):
     for expert, r in zip(model.experts, record["experts"]):
         assert expert.head.offsets is not None
         torch.testing.assert_close(expert.head.offsets, torch.tensor(r["offsets_z"], dtype=torch.float32))
+
+
+def test_blending_removes_the_step_at_a_boundary():
+    a, b = _experts()
+    routed = RoutedMI([a, b], [8, 64], blend=1.25)
+    assert routed.weights(51) == [(0, 1.0)] and routed.weights(80) == [(1, 1.0)]
+    (i, w0), (j, w1) = routed.weights(64)
+    assert (i, j) == (0, 1) and w0 == pytest.approx(0.5) and w1 == pytest.approx(0.5)
+    ws = [routed.weights(n)[-1][1] if len(routed.weights(n)) == 2 else None for n in range(52, 80)]
+    assert all(u < v for u, v in zip(ws, ws[1:])), "the upper expert's weight rises with N"
+    x, y = _data(64)
+    torch.testing.assert_close(routed(x, y), 0.5 * a(x, y) + 0.5 * b(x, y))
+    q = routed(*_data(70))
+    assert (q[:, 1:] >= q[:, :-1]).all(), "blended quantiles cross"
+    # next to the boundary the two sides differ by much less than the experts do
+    x, y = _data(65)
+    step = (routed(x[:, :64], y[:, :64]) - routed(x, y)).abs().max()
+    assert step < 0.1 * (a(x, y) - b(x, y)).abs().max()
+    with pytest.raises(ValueError, match="must not overlap"):
+        RoutedMI([a, b, a], [8, 64, 70], blend=1.25)

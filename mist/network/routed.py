@@ -9,6 +9,7 @@ pooled model trained on large N, each used only on the range it was trained and 
 from __future__ import annotations
 
 import bisect
+import math
 
 import torch
 from torch import nn
@@ -17,32 +18,49 @@ from torch import nn
 class RoutedMI(nn.Module):
     """experts[i] handles N in [n_starts[i], n_starts[i + 1]); the last one every larger N.
 
+    blend > 1 removes the step at each boundary s: for N in [s / blend, s * blend) the output is
+    (1 - w) z_below + w z_above with w rising linearly in log N from 0 to 1 (w = 1/2 at N = s).
+    A convex combination of non-crossing quantile vectors is non-crossing.
+
     Same interface as a single network: forward(x_BNX, y_BNY, soft_ranks) and
     forward_scores(u_BNC, dx) -> (B, K) z-quantiles, and `levels` (identical for every expert).
     """
 
-    def __init__(self, experts: list[nn.Module], n_starts: list[int]):
+    def __init__(self, experts: list[nn.Module], n_starts: list[int], blend: float = 1.0):
         super().__init__()
         if len(experts) != len(n_starts) or not experts:
             raise ValueError(f"need one start N per expert, got {len(experts)} experts and {len(n_starts)} starts")
         if list(n_starts) != sorted(set(n_starts)):
             raise ValueError(f"expert start Ns must be strictly increasing, got {n_starts}")
+        if blend < 1 or any(b < a * blend**2 for a, b in zip(n_starts[1:], n_starts[2:])):
+            raise ValueError(f"blend must be >= 1 and the blending windows must not overlap, got {blend} for {n_starts}")
         for e in experts[1:]:
             if not torch.equal(e.levels, experts[0].levels):
                 raise ValueError("every expert must predict the same quantile levels")
         self.experts = nn.ModuleList(experts)
         self.n_starts = list(n_starts)
+        self.blend = float(blend)
 
     @property
     def levels(self) -> torch.Tensor:
         return self.experts[0].levels
 
-    def expert_for(self, n: int) -> nn.Module:
-        """The expert whose range holds N (the first one also takes any N below its start)."""
-        return self.experts[max(0, bisect.bisect_right(self.n_starts, n) - 1)]
+    def weights(self, n: int) -> list[tuple[int, float]]:
+        """[(expert index, weight)] for a set of N samples; weights sum to 1."""
+        i = max(0, bisect.bisect_right(self.n_starts, n) - 1)
+        r = self.blend
+        for lower, s in ((i, self.n_starts[i + 1] if i + 1 < len(self.n_starts) else None),
+                         (i - 1, self.n_starts[i] if i >= 1 else None)):
+            if s is not None and r > 1 and s / r <= n < s * r:
+                w = math.log(n * r / s) / math.log(r * r)
+                return [(lower, 1.0 - w), (lower + 1, w)]
+        return [(i, 1.0)]
+
+    def _mix(self, n: int, run) -> torch.Tensor:
+        return sum(w * run(self.experts[i]) for i, w in self.weights(n))
 
     def forward(self, x_BNX: torch.Tensor, y_BNY: torch.Tensor, soft_ranks: float | None = None):
-        return self.expert_for(x_BNX.shape[-2])(x_BNX, y_BNY, soft_ranks)
+        return self._mix(x_BNX.shape[-2], lambda e: e(x_BNX, y_BNY, soft_ranks))
 
     def forward_scores(self, u_BNC: torch.Tensor, dx: int) -> torch.Tensor:
-        return self.expert_for(u_BNC.shape[-2]).forward_scores(u_BNC, dx)
+        return self._mix(u_BNC.shape[-2], lambda e: e.forward_scores(u_BNC, dx))
