@@ -98,9 +98,13 @@ def _load_routed(folder: Path, config: dict) -> tuple[RoutedMI, dict]:
     return routed, {**config, "expert_configs": expert_configs}
 
 
+def training_prior(config: dict) -> dict:
+    """The prior settings a (single-network) checkpoint was trained with; {} if unrecorded."""
+    return config.get("training", {}).get("config", {}).get("data", {}).get("prior", {})
+
+
 def trained_n_max(config: dict) -> int:
     """The largest N a checkpoint was trained on (routed: over its experts); 2048 if unrecorded."""
     if "expert_configs" in config:
         return max(trained_n_max(c) for c in config["expert_configs"])
-    prior = config.get("training", {}).get("config", {}).get("data", {}).get("prior", {})
-    return int(prior.get("n_max", 2048))
+    return int(training_prior(config).get("n_max", 2048))

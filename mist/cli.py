@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--key", help="array name inside a .npz with several arrays")
     e.add_argument("--units", choices=["nats", "bits"], default="nats")
     e.add_argument("--device", default="cpu", help="cpu (default) or cuda")
-    e.add_argument("--checkpoint", help="checkpoint folder, or a shipped name: mist-default (default), mist-fast")
+    e.add_argument("--checkpoint", help="checkpoint folder, or the name of a shipped one (default: mist-default)")
     e.add_argument("--drop-constant", action="store_true", help="drop constant columns (they carry 0 nats)")
     e.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args(argv)

@@ -57,14 +57,14 @@ def default_checkpoint_path(name: str = DEFAULT_CHECKPOINT) -> Path:
 
 
 def shipped_checkpoints() -> list[str]:
-    """Names of the checkpoints shipped with the package, e.g. ["mist-default", "mist-fast"]."""
+    """Names of the checkpoints shipped with the package, e.g. ["mist-default"]."""
     root = Path(str(resources.files("mist.checkpoints")))
     return sorted(p.name for p in root.iterdir() if (p / "config.json").is_file())
 
 
 def resolve_checkpoint(path=None) -> Path:
     """None -> the default shipped checkpoint; an existing folder -> itself; otherwise the name of
-    a shipped checkpoint ("mist-fast"). Anything else is a FileNotFoundError that lists the names."""
+    a shipped checkpoint ("mist-default"). Anything else is a FileNotFoundError that lists the names."""
     if path is None:
         return default_checkpoint_path()
     if Path(path).is_dir():
@@ -137,7 +137,7 @@ class MIEstimator:
 
     @classmethod
     def from_pretrained(cls, path=None, **kwargs) -> "MIEstimator":
-        """Load a checkpoint: a folder, the name of a shipped one ("mist-fast"), or by default
+        """Load a checkpoint: a folder, the name of a shipped one, or by default
         "mist-default"."""
         model, config = load_checkpoint(resolve_checkpoint(path))
         return cls(model, config, **kwargs)

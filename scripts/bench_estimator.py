@@ -58,15 +58,15 @@ def speed(est, label, extras=True):
         theirs = 16 / (time.perf_counter() - t0)
         rounds.append((ours / theirs, ours, theirs))
     _, ours, theirs = sorted(rounds)[1]
+    print(f"\n[speed, {label}] N=500, dx=dy=5, {torch.get_num_threads()} torch threads")
+    print(f"  mist batched: {ours:.1f} datasets/s;  KSG: {theirs:.1f} datasets/s;  ratio {ours / theirs:.1f}x")
+    if not extras:
+        return
     lat = []
     for x, y in pairs[:10]:
         t0 = time.perf_counter()
         est.estimate(x, y)
         lat.append(time.perf_counter() - t0)
-    print(f"\n[speed, {label}] N=500, dx=dy=5, {torch.get_num_threads()} torch threads")
-    print(f"  mist batched: {ours:.1f} datasets/s;  KSG: {theirs:.1f} datasets/s;  ratio {ours / theirs:.1f}x")
-    if not extras:
-        return
     print(f"  mist single-dataset latency: median {np.median(lat) * 1e3:.0f} ms")
     x = rng.standard_normal((100_000, 10))
     y = 0.5 * x + rng.standard_normal((100_000, 10))

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from mist.batch.stream import StreamConfig, make_batch
-from mist.checkpoint import CONFIG, load_checkpoint, read_config
+from mist.checkpoint import CONFIG, load_checkpoint, read_config, training_prior
 from mist.evaluate import metrics
 from mist.generate.prior import PriorConfig
 from mist.network.calibration import apply_offsets, fit_offsets
@@ -34,11 +34,12 @@ def calibrate_checkpoint(folder, batches: int = 128, command: str = "", n_range:
 
     The calib sets come from the checkpoint's training prior, with N limited to n_range
     (lo, hi) when given. A routed checkpoint calibrates each expert on the N range it serves."""
-    if "experts" in read_config(folder):
-        return _calibrate_routed(Path(folder), batches, command)
+    experts = read_config(folder).get("experts")
+    if experts:
+        return _calibrate_routed(Path(folder), experts, batches, command)
     model, config = load_checkpoint(folder)
     model.head.set_calibration(None)
-    prior = PriorConfig(**config.get("training", {}).get("config", {}).get("data", {}).get("prior", {}))
+    prior = PriorConfig(**training_prior(config))
     if n_range is not None:
         prior = replace(prior, n_min=max(prior.n_min, n_range[0]), n_max=min(prior.n_max, n_range[1]))
     prior.validate("calib")
@@ -65,8 +66,7 @@ def calibrate_checkpoint(folder, batches: int = 128, command: str = "", n_range:
     return record
 
 
-def _calibrate_routed(folder: Path, batches: int, command: str) -> dict:
-    experts = read_config(folder)["experts"]
+def _calibrate_routed(folder: Path, experts: list, batches: int, command: str) -> dict:
     records = []
     for i, spec in enumerate(experts):
         hi = experts[i + 1]["n_min"] - 1 if i + 1 < len(experts) else 10**9

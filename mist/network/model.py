@@ -190,6 +190,13 @@ def logdet_features(u_BNC: torch.Tensor, a_BNCP: torch.Tensor, dx: int, cfg: Mod
     return feats
 
 
+def logdet_feature_count(cfg: ModelConfig) -> int:
+    """How many head inputs logdet_features returns for this config (0 without the pair head)."""
+    if not cfg.pair_channels:
+        return 0
+    return 2 * (cfg.pair_channels + 1) + (3 if cfg.debiased_copula else 0)
+
+
 def role_index(dx: int, dy: int, device) -> torch.Tensor:
     """(C,) 0 for X coordinates, 1 for Y coordinates."""
     return torch.cat([torch.zeros(dx, dtype=torch.long), torch.ones(dy, dtype=torch.long)]).to(device)
@@ -207,9 +214,7 @@ class TwoAxisMI(QuantileNet):
         self.blocks = nn.ModuleList(TwoAxisBlock(cfg) for _ in range(cfg.blocks))
         self.cell_pool = PMA(w, cfg.heads)
         self.pair_proj = nn.Linear(w, cfg.pair_channels) if cfg.pair_channels else None
-        n_pair = cfg.pair_channels + 1 if cfg.pair_channels else 0
-        n_debiased = 3 if cfg.debiased_copula and cfg.pair_channels else 0
-        self.head = QuantileHead(w + 4 + 2 * n_pair + n_debiased, cfg.head_width, cfg.levels)
+        self.head = QuantileHead(w + 4 + logdet_feature_count(cfg), cfg.head_width, cfg.levels)
 
     def forward_scores(self, u_BNC: torch.Tensor, dx: int) -> torch.Tensor:
         """The network after normalization: normal scores u_BNC (X columns first) -> (B, K)."""
@@ -273,8 +278,7 @@ class PooledMI(QuantileNet):
         self.blocks = nn.ModuleList(PooledBlock(w) for _ in range(cfg.blocks))
         self.cell_pool = PMA(w, cfg.heads)
         self.pair_proj = nn.Linear(w, cfg.pair_channels)
-        n_debiased = 3 if cfg.debiased_copula else 0
-        self.head = QuantileHead(w + 4 + 2 * (cfg.pair_channels + 1) + n_debiased, cfg.head_width, cfg.levels)
+        self.head = QuantileHead(w + 4 + logdet_feature_count(cfg), cfg.head_width, cfg.levels)
 
     def forward_scores(self, u_BNC: torch.Tensor, dx: int) -> torch.Tensor:
         b, n, c = u_BNC.shape
