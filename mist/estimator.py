@@ -16,7 +16,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from scipy.special import ndtri
 from scipy.stats import rankdata
 
 from mist._validate import check_pair
@@ -28,27 +27,22 @@ DEFAULT_CHECKPOINT = "mist-default"
 UNITS = {"nats": 1.0, "bits": 1.0 / math.log(2.0)}
 
 
-def _normal_scores(xy: np.ndarray) -> np.ndarray:
-    """(n, C) -> float32 normal scores Phi^-1(rank / (n + 1)) per column, ties at their average
-    rank: the same map as mist.network.normalize.rank_gauss.
+def _rank_codes(xy: np.ndarray) -> np.ndarray:
+    """(n, C) -> (C, n) int64 score codes per column (2 x average rank - 2, ties at their
+    average rank; see mist.network.normalize.score_table): the same ranks as the network's
+    rank_gauss, computed in float64 numpy so huge values and integers are safe.
 
-    Without ties a column's scores are a permutation of one fixed vector, so one argsort and a
-    scatter do the work; only columns with ties pay for rankdata and ndtri (this is most of the
-    per-dataset cost outside the network at N = 500)."""
+    Without ties a column's codes are a permutation of 0, 2, .., 2n - 2, so one argsort and a
+    scatter do the work; only columns with ties pay for rankdata."""
     n, c = xy.shape
     cols_CN = np.ascontiguousarray(xy.T)
     order_CN = np.argsort(cols_CN, axis=1)
     sorted_CN = np.take_along_axis(cols_CN, order_CN, axis=1)
-    out_CN = np.empty((c, n), dtype=np.float32)
-    np.put_along_axis(out_CN, order_CN, _score_table(n)[None, :], axis=1)
+    out_CN = np.empty((c, n), dtype=np.int64)
+    np.put_along_axis(out_CN, order_CN, np.arange(0, 2 * n, 2)[None, :], axis=1)
     for j in np.flatnonzero((sorted_CN[:, 1:] == sorted_CN[:, :-1]).any(axis=1)):
-        out_CN[j] = ndtri(rankdata(cols_CN[j]) / (n + 1))
-    return out_CN.T
-
-
-@lru_cache(maxsize=64)
-def _score_table(n: int) -> np.ndarray:
-    return ndtri(np.arange(1, n + 1) / (n + 1)).astype(np.float32)
+        out_CN[j] = np.rint(2 * rankdata(cols_CN[j]) - 2).astype(np.int64)
+    return out_CN
 
 
 def default_checkpoint_path(name: str = DEFAULT_CHECKPOINT) -> Path:
@@ -166,15 +160,15 @@ class MIEstimator:
             if subsets is not None:
                 groups.setdefault(subsets[0].shape + (shape[1],), []).append(i)
         z_quantiles = {}
-        for (n, c, dx), items in groups.items():
+        for (c, n, dx), items in groups.items():
             sets = [(i, s) for i in items for s in prepared[i][0]]
             per_pass = max(1, cells_per_batch // (n * c))
             outputs = []
             for start in range(0, len(sets), per_pass):
                 chunk = sets[start:start + per_pass]
-                u_BNC = torch.from_numpy(np.stack([s for _, s in chunk])).to(self.device)
+                code_BCN = torch.from_numpy(np.stack([s for _, s in chunk])).to(self.device)
                 with torch.inference_mode():
-                    outputs.append(self.model.forward_scores(u_BNC, dx).cpu().double())
+                    outputs.append(self.model.forward_codes(code_BCN, dx).cpu().double())
             out = torch.cat(outputs)
             rows: dict[int, list] = {}
             for k, (i, _) in enumerate(sets):
@@ -190,23 +184,23 @@ class MIEstimator:
         return results
 
     def _prepare(self, x, y, constant_columns, rng):
-        """Validate, split N > max_n into random subsets, and map each (sub)set's columns to
-        normal scores in float64: exactly the network's rank-gauss step, but safe for huge values
-        and integers, and done once here instead of again in the network.
-        Returns ([u (n, dx + dy) float32 per subset] or None for an empty side, (N, dx, dy))."""
+        """Validate, split N > max_n into random subsets, and rank each (sub)set's columns:
+        exactly the network's rank-gauss step as score codes, done once here in float64 numpy
+        (safe for huge values and integers) instead of again in the network.
+        Returns ([codes (dx + dy, n) int64 per subset] or None for an empty side, (N, dx, dy))."""
         x, y = check_pair(x, y, constant_columns)
         n, shape = len(x), (len(x), x.shape[1], y.shape[1])
         if x.shape[1] == 0 or y.shape[1] == 0:
             return None, shape
         xy = np.concatenate([x, y], axis=1)
         if n <= self.max_n:
-            return [_normal_scores(xy)], shape
+            return [_rank_codes(xy)], shape
         m = min(self.max_subsets, math.ceil(n / self.max_n))
         perm = rng.permutation(n) if m * self.max_n <= n else None
         subsets = []
         for j in range(m):
             idx = perm[j * self.max_n:(j + 1) * self.max_n] if perm is not None else rng.choice(n, self.max_n, replace=False)
-            subsets.append(_normal_scores(xy[idx]))
+            subsets.append(_rank_codes(xy[idx]))
         return subsets, shape
 
     # ---------------------------------------------------------------- differentiable (torch)

@@ -124,15 +124,17 @@ def test_differentiable_mi(est):
     assert torch.isfinite(xt.grad).all() and xt.grad.abs().sum() > 0
 
 
-def test_estimator_scores_equal_the_networks_rank_gauss():
-    # the estimator ranks in float64 numpy and skips the network's own ranking: same scores,
-    # ties included
-    from mist.estimator import _normal_scores
-    from mist.network.normalize import rank_gauss
+def test_estimator_codes_equal_the_networks_ranks():
+    # the estimator ranks in float64 numpy and skips the network's own ranking: same ranks and
+    # scores, ties and a constant column included
+    from mist.estimator import _rank_codes
+    from mist.network.normalize import rank_codes, rank_gauss, score_table
     rng = np.random.default_rng(0)
     xy = np.concatenate([rng.standard_normal((50, 2)), rng.integers(0, 4, (50, 2)), np.ones((50, 1))], axis=1)
-    ours = torch.from_numpy(_normal_scores(xy))
-    torch.testing.assert_close(ours, rank_gauss(torch.tensor(xy, dtype=torch.float64)[None])[0].float())
+    ours = torch.from_numpy(_rank_codes(xy))
+    xy_t = torch.tensor(xy, dtype=torch.float64)[None]
+    assert torch.equal(ours, rank_codes(xy_t)[0])
+    torch.testing.assert_close(score_table(50)[ours].T, rank_gauss(xy_t)[0])
 
 
 def test_tune_cpu_allocator_applies_on_glibc_and_changes_no_result(tiny_checkpoint):

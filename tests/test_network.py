@@ -5,16 +5,19 @@ import pytest
 import torch
 
 from mist.network.model import ModelConfig, build_model, plugin_gaussian_mi_bias
-from mist.network.normalize import rank_gauss, soft_rank_gauss
+from mist.network.normalize import rank_codes, rank_gauss, soft_rank_gauss
 from mist.network.quantiles import pinball_loss, to_z
 
 SMALL = dict(width=16, heads=2, blocks=1, n_inducing=4, pair_channels=4, head_width=32)
 
 
-@pytest.fixture(scope="module", params=["two_axis", "pooled"])
+@pytest.fixture(scope="module", params=["two_axis", "pooled", "lean"])
 def model(request):
-    """Every invariance below must hold for the attention design and for the fast pooled one."""
+    """Every invariance below must hold for the attention design, the fast pooled one, and the
+    pooled one without blocks (whose forward_codes takes the table path)."""
     torch.manual_seed(0)
+    if request.param == "lean":
+        return build_model(ModelConfig(**{**SMALL, "blocks": 0}, arch="pooled", debiased_copula=True)).eval()
     return build_model(ModelConfig(**SMALL, arch=request.param, debiased_copula=request.param == "pooled")).eval()
 
 
@@ -162,3 +165,11 @@ def test_forward_scores_is_forward_after_normalization(model):
     x, y = torch.randn(3, 40, 2), torch.randn(3, 40, 3)
     u = rank_gauss(torch.cat([x, y], dim=-1))
     torch.testing.assert_close(model.forward_scores(u, 2), model(x, y))
+
+
+def test_forward_codes_is_forward_after_ranking(model):
+    x, y = _data()
+    y[..., 1] = torch.round(y[..., 1])  # ties: half-integer ranks
+    codes = rank_codes(torch.cat([x, y], dim=-1))
+    with torch.inference_mode():
+        torch.testing.assert_close(model.forward_codes(codes, 3), model(x, y), atol=1e-5, rtol=1e-5)

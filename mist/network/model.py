@@ -31,7 +31,7 @@ from scipy.special import digamma
 from torch import nn
 
 from mist.network.blocks import ISAB, MAB, PMA
-from mist.network.normalize import rank_gauss, soft_rank_gauss
+from mist.network.normalize import rank_gauss, score_table, soft_rank_gauss
 from mist.network.quantiles import DEFAULT_LEVELS, QuantileHead
 
 # Largest (cells x cells x heads x samples) attention-logit tensor built at once; coordinate
@@ -131,6 +131,12 @@ class QuantileNet(nn.Module):
     def forward_scores(self, u_BNC: torch.Tensor, dx: int) -> torch.Tensor:
         raise NotImplementedError
 
+    def forward_codes(self, code_BCN: torch.Tensor, dx: int) -> torch.Tensor:
+        """The same from score codes (normalize.score_table), the estimator's input: (B, C, N)
+        int64 -> (B, K). Not differentiable."""
+        u_BCN = score_table(code_BCN.shape[-1]).to(self.levels.device, _feature_dtype(self.head))[code_BCN]
+        return self.forward_scores(u_BCN.transpose(1, 2), dx)
+
 
 class TwoAxisBlock(nn.Module):
     """Attention along the coordinate axis (within a sample), then along the sample axis."""
@@ -180,13 +186,17 @@ def gram_matrices(u_BNC: torch.Tensor, a_BNCP: torch.Tensor, dtype: torch.dtype)
 def logdet_features(u_BNC: torch.Tensor, a_BNCP: torch.Tensor, dx: int, cfg: ModelConfig) -> list:
     """Head inputs from the log-det pair head: Gaussian MI of the raw scores (channel 0) and of P
     learned cell features, as log1p(mi) and mi / 10, plus the debiased channel 0 when enabled."""
-    b, n, c = u_BNC.shape
     # float64 by default: the log-dets of near-singular Gram matrices are unstable in float32
-    g_BPCC = gram_matrices(u_BNC, a_BNCP, getattr(torch, cfg.gram_dtype)).double()
-    mi_BP = gaussian_mi_of_gram(g_BPCC, dx, cfg.ridge)
+    g_BPCC = gram_matrices(u_BNC, a_BNCP, getattr(torch, cfg.gram_dtype))
+    return gram_features(g_BPCC, u_BNC.shape[1], dx, cfg)
+
+
+def gram_features(g_BPCC: torch.Tensor, n: int, dx: int, cfg: ModelConfig) -> list:
+    """logdet_features from the Gram matrices (B, P + 1, C, C) of N samples."""
+    mi_BP = gaussian_mi_of_gram(g_BPCC.double(), dx, cfg.ridge)
     feats = [torch.log1p(mi_BP), mi_BP / 10.0]
     if cfg.debiased_copula:
-        feats.append(debiased_features(mi_BP[:, 0], n, dx, c - dx))
+        feats.append(debiased_features(mi_BP[:, 0], n, dx, g_BPCC.shape[-1] - dx))
     return feats
 
 
@@ -290,6 +300,33 @@ class PooledMI(QuantileNet):
         ft = _feature_dtype(self.head)
         feats = [self.cell_pool(h_BNCW.mean(dim=1)).squeeze(1), size_features(n, dx, c - dx, b, u_BNC.device)]
         feats += logdet_features(u_BNC, self.pair_proj(h_BNCW), dx, self.cfg)
+        return self.head(torch.cat([f.to(ft) for f in feats], dim=-1))
+
+    def forward_codes(self, code_BCN: torch.Tensor, dx: int) -> torch.Tensor:
+        """Without blocks, every cell feature is a function of the cell's score alone, so it is
+        computed once per entry of the score table and gathered: one gather and one batched Gram
+        per pass instead of a few MLP passes over all cells. Equal to forward_scores up to float
+        rounding."""
+        if len(self.blocks):
+            return super().forward_codes(code_BCN, dx)
+        b, c, n = code_BCN.shape
+        if not 0 < dx < c:
+            raise ValueError(f"need at least one X and one Y column, got dx={dx} of {c} columns")
+        gram_dtype = getattr(torch, self.cfg.gram_dtype)
+        u_T = score_table(n).to(self.levels.device, _feature_dtype(self.head))
+        h_TW = self.cell_embed(torch.stack([u_T, u_T.square() - 1.0], dim=-1))
+        p = self.cfg.pair_channels + 1
+        # the Gram channels [u, pair features], gathered straight into the (P+1, B, C, N) layout bmm wants
+        a_PT = torch.cat([u_T.unsqueeze(-1), self.pair_proj(h_TW)], dim=-1).T.to(gram_dtype).contiguous()
+        a_KCN = a_PT.index_select(1, code_BCN.reshape(-1)).view(p * b, c, n)
+        g_BPCC = (torch.bmm(a_KCN, a_KCN.transpose(1, 2)) / n).view(p, b, c, c).transpose(0, 1)
+        # mean embedding per column = (histogram of its codes) @ table / N: no per-cell gather
+        counts_KT = torch.zeros(b * c, len(u_T), dtype=h_TW.dtype, device=h_TW.device)
+        counts_KT.scatter_add_(1, code_BCN.reshape(b * c, n), torch.ones_like(counts_KT[:, :1]).expand(-1, n))
+        cells_BCW = (counts_KT @ h_TW / n).view(b, c, -1)
+        ft = _feature_dtype(self.head)
+        feats = [self.cell_pool(cells_BCW).squeeze(1), size_features(n, dx, c - dx, b, code_BCN.device)]
+        feats += gram_features(g_BPCC, n, dx, self.cfg)
         return self.head(torch.cat([f.to(ft) for f in feats], dim=-1))
 
 

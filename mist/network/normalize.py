@@ -9,6 +9,7 @@ ranks, so many strong pairs still show up as near-singular correlation structure
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import torch
 
@@ -26,14 +27,29 @@ def rank_gauss(x_BND: torch.Tensor) -> torch.Tensor:
     Not differentiable (ranks are piecewise constant); see `soft_rank_gauss`.
     """
     n = x_BND.shape[1]
+    u_BDN = (rank_codes(x_BND) + 2).to(x_BND.dtype) / (2.0 * (n + 1))  # average rank / (N + 1)
+    z_BDN = _SQRT2 * torch.erfinv(2.0 * u_BDN - 1.0)
+    return z_BDN.transpose(1, 2)
+
+
+@lru_cache(maxsize=64)
+def score_table(n: int) -> torch.Tensor:
+    """(2N - 1,) float64: every normal score `rank_gauss` can give a set of N samples.
+
+    An average rank is a multiple of 1/2 in [1, N] (halves come from ties), so rank r has score
+    code 2r - 2 and score Phi^-1(r / (N + 1)) = score_table(N)[code]. With codes, a scalar
+    function of the score is computed once per table entry instead of once per cell."""
+    return torch.special.ndtri(torch.arange(2, 2 * n + 1, dtype=torch.float64) / (2 * (n + 1)))
+
+
+def rank_codes(x_BND: torch.Tensor) -> torch.Tensor:
+    """(B, D, N) int64 score codes (see score_table) of each column of x_BND (B, N, D);
+    score_table(N)[rank_codes(x)] is rank_gauss(x) transposed, up to float rounding."""
     x_BDN = x_BND.detach().transpose(1, 2).contiguous()
     sorted_BDN, _ = torch.sort(x_BDN, dim=-1)
     lo = torch.searchsorted(sorted_BDN, x_BDN, side="left")
     hi = torch.searchsorted(sorted_BDN, x_BDN, side="right")
-    # average 1-based rank of the tie group: ((lo + 1) + hi) / 2
-    u_BDN = (lo + hi + 1).to(x_BND.dtype) / (2.0 * (n + 1))
-    z_BDN = _SQRT2 * torch.erfinv(2.0 * u_BDN - 1.0)
-    return z_BDN.transpose(1, 2)
+    return lo + hi - 1  # 2 x average 1-based rank ((lo + 1) + hi) / 2, minus 2
 
 
 def prescale_columns(x_BND: torch.Tensor) -> torch.Tensor:

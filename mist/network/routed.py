@@ -23,7 +23,7 @@ class RoutedMI(nn.Module):
     A convex combination of non-crossing quantile vectors is non-crossing.
 
     Same interface as a single network: forward(x_BNX, y_BNY, soft_ranks) and
-    forward_scores(u_BNC, dx) -> (B, K) z-quantiles, and `levels` (identical for every expert).
+    forward_scores(u_BNC, dx) -> (B, K) z-quantiles, forward_codes(code_BCN, dx), and `levels` (identical for every expert).
     """
 
     def __init__(self, experts: list[nn.Module], n_starts: list[int], blend: float = 1.0):
@@ -64,3 +64,6 @@ class RoutedMI(nn.Module):
 
     def forward_scores(self, u_BNC: torch.Tensor, dx: int) -> torch.Tensor:
         return self._mix(u_BNC.shape[-2], lambda e: e.forward_scores(u_BNC, dx))
+
+    def forward_codes(self, code_BCN: torch.Tensor, dx: int) -> torch.Tensor:
+        return self._mix(code_BCN.shape[-1], lambda e: e.forward_codes(code_BCN, dx))
