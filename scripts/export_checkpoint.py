@@ -33,6 +33,9 @@ def describe(m: dict) -> str:
     if m["arch"] == "two_axis":
         return (f"`two_axis`: width {m['width']}, {m['blocks']} two-axis block(s), {m['heads']} heads, "
                 f"{m['n_inducing']} inducing points, {m['pair_channels']} log-det pair channels{extra}")
+    if m["arch"] == "pooled" and not m["blocks"]:
+        return (f"`pooled` without blocks (learned marginal transforms, evaluated on the score table): "
+                f"width {m['width']}, {m['pair_channels']} log-det pair channels{extra}")
     if m["arch"] == "pooled":
         return f"`pooled`: width {m['width']}, {m['blocks']} pooled block(s), {m['pair_channels']} log-det pair channels{extra}"
     return f"`{m['arch']}`: width {m['width']}, {m['blocks']} block(s)"

@@ -173,3 +173,11 @@ def test_forward_codes_is_forward_after_ranking(model):
     codes = rank_codes(torch.cat([x, y], dim=-1))
     with torch.inference_mode():
         torch.testing.assert_close(model.forward_codes(codes, 3), model(x, y), atol=1e-5, rtol=1e-5)
+
+
+def test_forward_codes_falls_back_beyond_one_pooled_block():
+    torch.manual_seed(0)
+    m = build_model(ModelConfig(**{**SMALL, "blocks": 2}, arch="pooled")).eval()
+    x, y = _data()
+    with torch.inference_mode():
+        torch.testing.assert_close(m.forward_codes(rank_codes(torch.cat([x, y], dim=-1)), 3), m(x, y), atol=1e-5, rtol=1e-5)

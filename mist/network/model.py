@@ -273,6 +273,21 @@ class PooledBlock(nn.Module):
         z_BNCH += self.column(a_BNCW.mean(1, keepdim=True))
         return h_BNCW + self.out(torch.relu_(z_BNCH))
 
+    def hidden_from_table(self, h_TW: torch.Tensor, gather, hist_KT: torch.Tensor, dx: int) -> torch.Tensor:
+        """relu(z) of forward, (H, B, C, N), for cells whose input h is h_TW[code]: the
+        LayerNorm and the cell's own linear term are taken from the table (see
+        PooledMI.forward_codes for gather and the code histogram hist_KT, rows summing to 1)."""
+        a_TW = self.ln(h_TW)
+        a_WBCN = gather(a_TW)
+        _, b, c, n = a_WBCN.shape
+        mx_WK, my_WK = (m.reshape(len(m), -1) for m in (a_WBCN[:, :, :dx].mean(2), a_WBCN[:, :, dx:].mean(2)))
+        own, other, bias = self.own_block.weight, self.other_block.weight, self.cell.bias.unsqueeze(-1)
+        z_HBCN = gather(a_TW @ self.cell.weight.T)
+        z_HBCN[:, :, :dx] += (own @ mx_WK + other @ my_WK + bias).view(-1, b, 1, n)
+        z_HBCN[:, :, dx:] += (own @ my_WK + other @ mx_WK + bias).view(-1, b, 1, n)
+        z_HBCN += (self.column.weight @ (hist_KT @ a_TW).T).view(-1, b, c, 1)  # column context
+        return z_HBCN.relu_()
+
 
 class PooledMI(QuantileNet):
     """The fast design: per-cell MLP blocks with mean-pooled row and column context, then the same
@@ -303,29 +318,42 @@ class PooledMI(QuantileNet):
         return self.head(torch.cat([f.to(ft) for f in feats], dim=-1))
 
     def forward_codes(self, code_BCN: torch.Tensor, dx: int) -> torch.Tensor:
-        """Without blocks, every cell feature is a function of the cell's score alone, so it is
-        computed once per entry of the score table and gathered: one gather and one batched Gram
-        per pass instead of a few MLP passes over all cells. Equal to forward_scores up to float
-        rounding."""
-        if len(self.blocks):
+        """forward_scores from score codes, with every cell-wise step tabulated: a cell's embedding
+        (and, in the block, its LayerNorm and its own linear term) is a function of its score
+        alone, so it is computed once per entry of the score table (2N - 1 rows) and gathered.
+        Per cell there remain a few gathers, the block's context sums and hidden layer, and the
+        Gram matrices; column means come from a histogram of codes times the table. Equal to
+        forward_scores up to float rounding; for zero or one block (more fall back)."""
+        if len(self.blocks) > 1:
             return super().forward_codes(code_BCN, dx)
         b, c, n = code_BCN.shape
         if not 0 < dx < c:
             raise ValueError(f"need at least one X and one Y column, got dx={dx} of {c} columns")
-        gram_dtype = getattr(torch, self.cfg.gram_dtype)
-        u_T = score_table(n).to(self.levels.device, _feature_dtype(self.head))
-        h_TW = self.cell_embed(torch.stack([u_T, u_T.square() - 1.0], dim=-1))
-        p = self.cfg.pair_channels + 1
-        # the Gram channels [u, pair features], gathered straight into the (P+1, B, C, N) layout bmm wants
-        a_PT = torch.cat([u_T.unsqueeze(-1), self.pair_proj(h_TW)], dim=-1).T.to(gram_dtype).contiguous()
-        a_KCN = a_PT.index_select(1, code_BCN.reshape(-1)).view(p * b, c, n)
-        g_BPCC = (torch.bmm(a_KCN, a_KCN.transpose(1, 2)) / n).view(p, b, c, c).transpose(0, 1)
-        # mean embedding per column = (histogram of its codes) @ table / N: no per-cell gather
-        counts_KT = torch.zeros(b * c, len(u_T), dtype=h_TW.dtype, device=h_TW.device)
-        counts_KT.scatter_add_(1, code_BCN.reshape(b * c, n), torch.ones_like(counts_KT[:, :1]).expand(-1, n))
-        cells_BCW = (counts_KT @ h_TW / n).view(b, c, -1)
         ft = _feature_dtype(self.head)
-        feats = [self.cell_pool(cells_BCW).squeeze(1), size_features(n, dx, c - dx, b, code_BCN.device)]
+        u_T = score_table(n).to(code_BCN.device, ft)
+        h_TW = self.cell_embed(torch.stack([u_T, u_T.square() - 1.0], dim=-1))
+        flat = code_BCN.reshape(-1)
+
+        def gather(t_TF):  # (T, F) table -> (F, B, C, N) values of the cells
+            return t_TF.T.contiguous().index_select(1, flat).view(-1, b, c, n)
+
+        hist_KT = torch.zeros(b * c, len(u_T), dtype=ft, device=code_BCN.device)
+        hist_KT.scatter_add_(1, code_BCN.reshape(b * c, n), torch.full_like(hist_KT[:, :1], 1.0 / n).expand(-1, n))
+        mean_BCW = (hist_KT @ h_TW).view(b, c, -1)  # each column's mean embedding over samples
+        pair_TP = self.pair_proj(h_TW)
+        if self.blocks:  # h' = h + out(r), so pair_proj(h') = pair_proj(h) + pair_proj.weight @ out(r)
+            block, w_pp = self.blocks[0], self.pair_proj.weight
+            r_HBCN = block.hidden_from_table(h_TW, gather, hist_KT, dx)
+            pair_TP = pair_TP + w_pp @ block.out.bias
+            mean_BCW = mean_BCW + block.out(r_HBCN.mean(-1).permute(1, 2, 0))
+        # the Gram channels [u, pair features], gathered straight into the layout bmm wants
+        a_FBCN = gather(torch.cat([u_T.unsqueeze(-1), pair_TP], dim=-1))
+        if self.blocks:
+            a_FBCN[1:].view(len(a_FBCN) - 1, -1).addmm_(w_pp @ block.out.weight, r_HBCN.view(len(r_HBCN), -1))
+        p = len(a_FBCN)
+        a_KCN = a_FBCN.view(p * b, c, n).to(getattr(torch, self.cfg.gram_dtype))
+        g_BPCC = (torch.bmm(a_KCN, a_KCN.transpose(1, 2)) / n).view(p, b, c, c).transpose(0, 1)
+        feats = [self.cell_pool(mean_BCW).squeeze(1), size_features(n, dx, c - dx, b, code_BCN.device)]
         feats += gram_features(g_BPCC, n, dx, self.cfg)
         return self.head(torch.cat([f.to(ft) for f in feats], dim=-1))
 
