@@ -55,6 +55,7 @@ class ModelConfig:
     head_width: int = 128
     levels: list = field(default_factory=lambda: list(DEFAULT_LEVELS))
     max_dim: int = 32                # row_set only: it pads X and Y to this many columns
+    block_hidden: int = 0            # pooled only: hidden units per block (0: 2 x width)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -252,9 +253,8 @@ class PooledBlock(nn.Module):
     and its column through the mean over samples: a DeepSets-style stand-in for the two-axis
     block's attention that costs a few passes over the cells instead of C x C logits per sample."""
 
-    def __init__(self, width: int, ff_mult: int = 2):
+    def __init__(self, width: int, hidden: int):
         super().__init__()
-        hidden = ff_mult * width
         self.ln = nn.LayerNorm(width)
         self.cell = nn.Linear(width, hidden)
         self.own_block = nn.Linear(width, hidden, bias=False)
@@ -300,7 +300,7 @@ class PooledMI(QuantileNet):
         w = cfg.width
         # ReLU rather than GELU: erf is a visible share of the time at this width
         self.cell_embed = nn.Sequential(nn.Linear(2, w), nn.ReLU(inplace=True), nn.Linear(w, w))
-        self.blocks = nn.ModuleList(PooledBlock(w) for _ in range(cfg.blocks))
+        self.blocks = nn.ModuleList(PooledBlock(w, cfg.block_hidden or 2 * w) for _ in range(cfg.blocks))
         self.cell_pool = PMA(w, cfg.heads)
         self.pair_proj = nn.Linear(w, cfg.pair_channels)
         self.head = QuantileHead(w + 4 + logdet_feature_count(cfg), cfg.head_width, cfg.levels)
