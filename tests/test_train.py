@@ -1,6 +1,5 @@
 """Config composition, the smoke training run, export, and exact resume after an interruption."""
 
-import os
 from pathlib import Path
 
 import pytest

@@ -8,7 +8,7 @@ not solved / not covered in ``solved_share`` / ``coverage``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Hashable, Sequence
 
 import numpy as np
 
