@@ -37,7 +37,9 @@ def describe(m: dict) -> str:
         return (f"`pooled` without blocks (learned marginal transforms, evaluated on the score table): "
                 f"width {m['width']}, {m['pair_channels']} log-det pair channels{extra}")
     if m["arch"] == "pooled":
-        return f"`pooled`: width {m['width']}, {m['blocks']} pooled block(s), {m['pair_channels']} log-det pair channels{extra}"
+        hidden = m.get("block_hidden") or 2 * m["width"]
+        return (f"`pooled`: width {m['width']}, {m['blocks']} pooled block(s) with {hidden} hidden units, "
+                f"{m['pair_channels']} log-det pair channels{extra}")
     return f"`{m['arch']}`: width {m['width']}, {m['blocks']} block(s)"
 
 
