@@ -19,6 +19,10 @@ The fast design (arch "pooled", PooledMI) swaps the two-axis attention for Poole
 reads the mean of its row's X cells, of its row's Y cells, and of its column, a few passes over the
 cells instead of C x C logits per sample; the log-det pair head and quantile head are the same.
 The shipped checkpoint routes large N to it (routed.py).
+
+Inference path: the estimator ranks in numpy and passes integer score codes (normalize.py: a set of
+N samples has only 2N - 1 possible normal scores). forward_codes looks the scores up; the pooled
+model also computes every step that depends on one cell alone once per score and gathers it.
 """
 
 from __future__ import annotations
