@@ -38,7 +38,8 @@ def score_table(n: int) -> torch.Tensor:
 
     An average rank is a multiple of 1/2 in [1, N] (halves come from ties), so rank r has score
     code 2r - 2 and score Phi^-1(r / (N + 1)) = score_table(N)[code]. With codes, a scalar
-    function of the score is computed once per table entry instead of once per cell."""
+    function of the score is computed once per table entry instead of once per cell.
+    Cached: callers must not modify it in place."""
     return torch.special.ndtri(torch.arange(2, 2 * n + 1, dtype=torch.float64) / (2 * (n + 1)))
 
 

@@ -22,8 +22,9 @@ class RoutedMI(nn.Module):
     (1 - w) z_below + w z_above with w rising linearly in log N from 0 to 1 (w = 1/2 at N = s).
     A convex combination of non-crossing quantile vectors is non-crossing.
 
-    Same interface as a single network: forward(x_BNX, y_BNY, soft_ranks) and
-    forward_scores(u_BNC, dx) -> (B, K) z-quantiles, forward_codes(code_BCN, dx), and `levels` (identical for every expert).
+    Same interface as a single network: forward(x_BNX, y_BNY, soft_ranks), forward_scores(u_BNC,
+    dx) and forward_codes(code_BCN, dx) -> (B, K) z-quantiles, and `levels` (identical for every
+    expert).
     """
 
     def __init__(self, experts: list[nn.Module], n_starts: list[int], blend: float = 1.0):
