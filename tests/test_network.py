@@ -167,12 +167,28 @@ def test_forward_scores_is_forward_after_normalization(model):
     torch.testing.assert_close(model.forward_scores(u, 2), model(x, y))
 
 
-def test_forward_codes_is_forward_after_ranking(model):
+def test_forward_codes_is_the_per_cell_path(model):
+    # forward (hard ranks) goes through forward_codes; it must equal the plain per-cell network
     x, y = _data()
     y[..., 1] = torch.round(y[..., 1])  # ties: half-integer ranks
-    codes = rank_codes(torch.cat([x, y], dim=-1))
+    xy = torch.cat([x, y], dim=-1)
     with torch.inference_mode():
-        torch.testing.assert_close(model.forward_codes(codes, 3), model(x, y), atol=1e-5, rtol=1e-5)
+        per_cell = model.forward_scores(rank_gauss(xy), 3)
+        torch.testing.assert_close(model.forward_codes(rank_codes(xy), 3), per_cell, atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(model(x, y), per_cell, atol=1e-5, rtol=1e-5)
+
+
+def test_weight_gradients_of_the_code_path_match_the_per_cell_path(model):
+    x, y = _data()
+    xy = torch.cat([x, y], dim=-1)
+    grads = []
+    for run in (lambda: model.forward_scores(rank_gauss(xy), 3), lambda: model.forward_codes(rank_codes(xy), 3)):
+        model.zero_grad()
+        run().square().sum().backward()
+        grads.append([p.grad.clone() for p in model.parameters() if p.grad is not None])
+    assert len(grads[0]) == len(grads[1]) > 0
+    for a, b in zip(*grads):
+        torch.testing.assert_close(b, a, atol=1e-4, rtol=1e-3)
 
 
 def test_forward_codes_falls_back_beyond_one_pooled_block():
@@ -180,4 +196,5 @@ def test_forward_codes_falls_back_beyond_one_pooled_block():
     m = build_model(ModelConfig(**{**SMALL, "blocks": 2}, arch="pooled")).eval()
     x, y = _data()
     with torch.inference_mode():
-        torch.testing.assert_close(m.forward_codes(rank_codes(torch.cat([x, y], dim=-1)), 3), m(x, y), atol=1e-5, rtol=1e-5)
+        xy = torch.cat([x, y], dim=-1)
+        torch.testing.assert_close(m.forward_codes(rank_codes(xy), 3), m.forward_scores(rank_gauss(xy), 3), atol=1e-5, rtol=1e-5)

@@ -38,10 +38,11 @@ def test_units_without_output_weights_have_zero_importance_and_prune_exactly():
     assert pruned.cfg.block_hidden == len(keep) and pruned.blocks[0].out.weight.shape == (8, len(keep))
     torch.testing.assert_close(pruned(b["x"], b["y"]), m(b["x"], b["y"]))
     # and the pruned model's table path agrees with its per-cell path
-    from mist.network.normalize import rank_codes
+    from mist.network.normalize import rank_codes, rank_gauss
     with torch.inference_mode():
-        codes = rank_codes(torch.cat([b["x"], b["y"]], dim=-1))
-        torch.testing.assert_close(pruned.forward_codes(codes, 2), pruned(b["x"], b["y"]), atol=1e-5, rtol=1e-5)
+        xy = torch.cat([b["x"], b["y"]], dim=-1)
+        torch.testing.assert_close(pruned.forward_codes(rank_codes(xy), 2), pruned.forward_scores(rank_gauss(xy), 2),
+                                   atol=1e-5, rtol=1e-5)
 
 
 def test_pruning_refuses_other_architectures():

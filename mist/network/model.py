@@ -35,7 +35,7 @@ from scipy.special import digamma
 from torch import nn
 
 from mist.network.blocks import ISAB, MAB, PMA
-from mist.network.normalize import rank_gauss, score_table, soft_rank_gauss
+from mist.network.normalize import rank_codes, rank_gauss, score_table, soft_rank_gauss
 from mist.network.quantiles import DEFAULT_LEVELS, QuantileHead
 
 # Largest (cells x cells x heads x samples) attention-logit tensor built at once; coordinate
@@ -131,6 +131,8 @@ class QuantileNet(nn.Module):
         return self.head.levels
 
     def forward(self, x_BNX: torch.Tensor, y_BNY: torch.Tensor, soft_ranks: float | None = None):
+        if soft_ranks is None:  # hard ranks: the same scores, through the (faster) code path
+            return self.forward_codes(rank_codes(torch.cat([x_BNX, y_BNY], dim=-1)), x_BNX.shape[-1])
         return self.forward_scores(normalize_cells(x_BNX, y_BNY, soft_ranks), x_BNX.shape[-1])
 
     def forward_scores(self, u_BNC: torch.Tensor, dx: int) -> torch.Tensor:
@@ -138,7 +140,7 @@ class QuantileNet(nn.Module):
 
     def forward_codes(self, code_BCN: torch.Tensor, dx: int) -> torch.Tensor:
         """The same from score codes (normalize.score_table), the estimator's input: (B, C, N)
-        int64 -> (B, K). Not differentiable."""
+        int64 -> (B, K). Differentiable w.r.t. the weights (training uses it), not the data."""
         u_BCN = score_table(code_BCN.shape[-1]).to(self.levels.device, _feature_dtype(self.head))[code_BCN]
         return self.forward_scores(u_BCN.transpose(1, 2), dx)
 
