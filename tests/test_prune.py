@@ -49,3 +49,20 @@ def test_pruning_refuses_other_architectures():
     m = build_model(ModelConfig(**{**CFG, "arch": "two_axis"}))
     with pytest.raises(ValueError, match="one block"):
         prune_hidden_units(m, torch.arange(4))
+
+
+def test_importance_is_the_mean_over_cells_of_the_per_cell_activations():
+    # batches of different N weight cells, not columns; forward() would take the table path,
+    # where the block's out layer only sees per-column means
+    from mist.network.model import normalize_cells
+    torch.manual_seed(0)
+    m = build_model(ModelConfig(**CFG)).eval()
+    batches = [_batch(0), {k: v[:, :20] for k, v in _batch(1).items()}]
+    seen = []
+    hook = m.blocks[0].out.register_forward_pre_hook(lambda mod, args: seen.append(args[0].reshape(-1, 16)))
+    with torch.inference_mode():
+        for b in batches:
+            m.forward_scores(normalize_cells(b["x"], b["y"], None), 2)
+    hook.remove()
+    expected = torch.cat(seen).mean(0) * m.blocks[0].out.weight.detach().norm(dim=0)
+    torch.testing.assert_close(unit_importance(m, batches), expected)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import torch
 
-from mist.network.model import ModelConfig, PooledMI, build_model
+from mist.network.model import ModelConfig, PooledMI, build_model, normalize_cells
 
 
 def _check(model) -> None:
@@ -33,8 +33,9 @@ def unit_importance(model: PooledMI, batches) -> torch.Tensor:
     hook = out.register_forward_pre_hook(record)
     try:
         with torch.inference_mode():
-            for batch in batches:
-                model(batch["x"], batch["y"])
+            for batch in batches:  # the per-cell path: forward() takes the table path, where
+                x, y = batch["x"], batch["y"]  # out only sees per-column means of relu(z)
+                model.forward_scores(normalize_cells(x, y, None), x.shape[-1])
     finally:
         hook.remove()
     mean_r = sum(s for s, _ in sums) / sum(k for _, k in sums)
