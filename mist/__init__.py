@@ -6,8 +6,11 @@
 
 __version__ = "0.1.0"
 
-from mist.estimator import MIEstimator, MIResult, mutual_information  # noqa: E402
+from mist.estimator import MIEstimator, mutual_information  # noqa: E402
+from mist.result import MIResult  # noqa: E402
 from mist.differentiable import MILoss  # noqa: E402
-from mist._runtime import tune_cpu_allocator  # noqa: E402
+from mist.tabular import MIMatrix, mi_matrix  # noqa: E402
+from mist.independence import IndependenceResult  # noqa: E402
 
-__all__ = ["MIEstimator", "MIResult", "MILoss", "mutual_information", "tune_cpu_allocator", "__version__"]
+__all__ = ["MIEstimator", "MIResult", "MILoss", "mutual_information", "mi_matrix", "MIMatrix",
+           "IndependenceResult", "__version__"]

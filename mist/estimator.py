@@ -9,103 +9,19 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from importlib import resources
-from pathlib import Path
 
 import numpy as np
 import torch
-from scipy.stats import rankdata
 
 from mist._validate import check_pair
-from mist.checkpoint import load_checkpoint, trained_n_max
-from mist.network.normalize import DEFAULT_TEMPERATURE, prescale_columns
+from mist.result import MIResult
+from mist.checkpoint import load_checkpoint, resolve_checkpoint, served_n_max
+from mist.differentiable import soft_quantiles
+from mist.network.normalize import DEFAULT_TEMPERATURE, rank_codes_np
 from mist.network.quantiles import from_z, report_mi
 
-DEFAULT_CHECKPOINT = "mist-default"
+DEFAULT_MAX_N = 2048  # for a bare model without a checkpoint config (which states its served N)
 UNITS = {"nats": 1.0, "bits": 1.0 / math.log(2.0)}
-
-
-def _rank_codes(xy: np.ndarray) -> np.ndarray:
-    """(n, C) -> (C, n) int64 score codes per column (2 x average rank - 2, ties at their
-    average rank; see mist.network.normalize.score_table): the same ranks as the network's
-    rank_gauss, computed in float64 numpy so huge values and integers are safe.
-
-    Without ties a column's codes are a permutation of 0, 2, .., 2n - 2, so one argsort and a
-    scatter do the work; only columns with ties pay for rankdata."""
-    n, c = xy.shape
-    cols_CN = np.ascontiguousarray(xy.T)
-    order_CN = np.argsort(cols_CN, axis=1)
-    rows_C1 = np.arange(c)[:, None]  # fancy indexing: ~2x faster than take/put_along_axis here
-    sorted_CN = cols_CN[rows_C1, order_CN]
-    out_CN = np.empty((c, n), dtype=np.int64)
-    out_CN[rows_C1, order_CN] = np.arange(0, 2 * n, 2)
-    for j in np.flatnonzero((sorted_CN[:, 1:] == sorted_CN[:, :-1]).any(axis=1)):
-        out_CN[j] = np.rint(2 * rankdata(cols_CN[j]) - 2).astype(np.int64)
-    return out_CN
-
-
-def default_checkpoint_path(name: str = DEFAULT_CHECKPOINT) -> Path:
-    """A checkpoint shipped inside the package (the repository's checkpoints/ folder)."""
-    return Path(str(resources.files("mist.checkpoints").joinpath(name)))
-
-
-def shipped_checkpoints() -> list[str]:
-    """Names of the checkpoints shipped with the package, e.g. ["mist-default"]."""
-    root = Path(str(resources.files("mist.checkpoints")))
-    return sorted(p.name for p in root.iterdir() if (p / "config.json").is_file())
-
-
-def resolve_checkpoint(path=None) -> Path:
-    """None -> the default shipped checkpoint; an existing folder -> itself; otherwise the name of
-    a shipped checkpoint ("mist-default"). Anything else is a FileNotFoundError that lists the names."""
-    if path is None:
-        return default_checkpoint_path()
-    if Path(path).is_dir():
-        return Path(path)
-    if str(path) in shipped_checkpoints():
-        return default_checkpoint_path(str(path))
-    raise FileNotFoundError(f"no checkpoint folder {str(path)!r}, and no shipped checkpoint of that name "
-                            f"(shipped: {shipped_checkpoints()})")
-
-
-@dataclass
-class MIResult:
-    """MI quantiles of one dataset. Values are in `units` ("nats" or "bits")."""
-
-    quantiles: dict
-    units: str
-    n: int
-    dx: int
-    dy: int
-    n_subsets: int = 1
-    extra: dict = field(default_factory=dict)
-
-    @property
-    def mi(self) -> float:
-        """The median estimate."""
-        return self.quantile(0.5)
-
-    @property
-    def consistent(self) -> bool | None:
-        """Outcome of the subsample check (estimate(..., check=True)); None when not checked."""
-        return self.extra.get("consistency", {}).get("consistent")
-
-    def quantile(self, level: float) -> float:
-        levels = sorted(self.quantiles)
-        if not levels[0] <= level <= levels[-1]:
-            raise ValueError(f"level {level} outside the predicted range [{levels[0]}, {levels[-1]}]")
-        return float(np.interp(level, levels, [self.quantiles[lv] for lv in levels]))
-
-    def interval(self, level: float = 0.9) -> tuple[float, float]:
-        """Central interval with the given coverage, e.g. 0.9 -> (q0.05, q0.95)."""
-        if not 0 < level < 1:
-            raise ValueError(f"interval level must be in (0, 1), got {level}")
-        return self.quantile((1 - level) / 2), self.quantile((1 + level) / 2)
-
-    def __repr__(self) -> str:
-        lo, hi = self.interval(0.9)
-        return f"MIResult(mi={self.mi:.4g} {self.units}, 90% interval [{lo:.4g}, {hi:.4g}], N={self.n}, dx={self.dx}, dy={self.dy})"
 
 
 class MIEstimator:
@@ -115,7 +31,9 @@ class MIEstimator:
     when N exceeds the largest N seen in training (`max_n`): then the estimate averages the
     quantile functions of up to `max_subsets` random subsets of size max_n (Vincentization). Each
     subset's interval already describes the uncertainty at max_n samples, so the averaged interval
-    is conservative: it does not narrow further with more data.
+    is conservative: it does not narrow further with more data. Each dataset draws its subsets
+    from its own generator seeded with `seed`, so its result depends only on itself and the seed
+    (the same in `estimate` and at any position of `estimate_many`).
     """
 
     def __init__(self, model: torch.nn.Module, config: dict | None = None, device: str = "cpu",
@@ -126,8 +44,10 @@ class MIEstimator:
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
         self.units, self.seed, self.max_subsets = units, seed, max_subsets
-        self.max_n = int(max_n or trained_n_max(self.config))
-        self.levels = [float(v) for v in self.model.levels]
+        self.max_n = int(max_n or (served_n_max(self.config) if "served_n" in self.config else DEFAULT_MAX_N))
+        # the network stores levels in float32 (0.025 -> 0.02500000037...); as result keys they
+        # must be the decimals users type, so r.quantiles[0.025] and r.interval(0.95) work
+        self.levels = [round(float(v), 6) for v in self.model.levels]
 
     @classmethod
     def from_pretrained(cls, path=None, **kwargs) -> "MIEstimator":
@@ -141,10 +61,10 @@ class MIEstimator:
         """MI quantiles of one dataset: x (N, dx), y (N, dy) numpy/torch; (N,) allowed.
 
         check=True also re-estimates on nested subsamples (N, N/2, N/4) and stores the outcome in
-        result.extra["consistency"] (see mist.evaluate.consistency); result.consistent reads it."""
+        result.extra["consistency"] (see mist.consistency); result.consistent reads it."""
         result = self.estimate_many([(x, y)], constant_columns=constant_columns)[0]
         if check:
-            from mist.evaluate.consistency import subsample_check
+            from mist.consistency import subsample_check
             result.extra["consistency"] = subsample_check(self, x, y, constant_columns=constant_columns)
         return result
 
@@ -153,35 +73,49 @@ class MIEstimator:
 
         cells_per_batch bounds the cells (N x columns) per forward pass; the default keeps each
         pass's activations near the CPU's cache size, which was ~1.5x faster than 8x larger passes."""
-        rng = np.random.default_rng(self.seed)
-        prepared = [self._prepare(x, y, constant_columns, rng) for x, y in pairs]
+        # a fresh generator per dataset: its random subsets (N > max_n) depend only on its N and
+        # the seed, not on its position or on the other datasets, so estimate_many == estimate
+        prepared = [self._prepare(x, y, constant_columns, np.random.default_rng(self.seed)) for x, y in pairs]
         groups: dict[tuple, list] = {}
         for i, (subsets, shape) in enumerate(prepared):
             if subsets is not None:
                 groups.setdefault(subsets[0].shape + (shape[1],), []).append(i)
         z_quantiles = {}
         for (c, n, dx), items in groups.items():
-            sets = [(i, s) for i in items for s in prepared[i][0]]
-            per_pass = max(1, cells_per_batch // (n * c))
-            outputs = []
-            for start in range(0, len(sets), per_pass):
-                chunk = sets[start:start + per_pass]
-                code_BCN = torch.from_numpy(np.stack([s for _, s in chunk])).to(self.device)
-                with torch.inference_mode():
-                    outputs.append(self.model.forward_codes(code_BCN, dx).cpu().double())
-            out = torch.cat(outputs)
-            rows: dict[int, list] = {}
-            for k, (i, _) in enumerate(sets):
-                rows.setdefault(i, []).append(k)
-            for i, ks in rows.items():  # subsets of one dataset: average their MI quantile functions
-                z_quantiles[i] = from_z(out[ks]).mean(dim=0).log1p()
-        results = []
-        for i, (subsets, shape) in enumerate(prepared):
-            z = z_quantiles.get(i, torch.zeros(len(self.levels), dtype=torch.float64))  # constant side: MI 0
-            q = report_mi(z).numpy() * UNITS[self.units]
-            results.append(MIResult(dict(zip(self.levels, q.tolist())), self.units, *shape,
-                                    n_subsets=len(subsets) if subsets else 0))
-        return results
+            z_quantiles.update(zip(items, self._z_of_sets([prepared[i][0] for i in items], dx, cells_per_batch)))
+        return [self._result(z_quantiles.get(i), shape, len(subsets) if subsets else 0)
+                for i, (subsets, shape) in enumerate(prepared)]
+
+    def _z_of_sets(self, sets, dx: int, cells_per_batch: int = 2**16) -> torch.Tensor:
+        """z-quantiles (B, K) float64 (log1p of MI in nats, before report_mi's resolution) of B
+        datasets given as score codes: sets[b] is a list of (C, n) int64 arrays, one per random
+        subset, every array of one shape; a dataset's subsets are averaged as MI quantile functions.
+        The batched core of estimate_many, also called by mist.tabular and mist.independence on
+        codes they rank once (no per-dataset validation)."""
+        flat = [(b, s) for b, subsets in enumerate(sets) for s in subsets]
+        c, n = flat[0][1].shape
+        per_pass = max(1, cells_per_batch // (n * c))
+        outputs = []
+        for start in range(0, len(flat), per_pass):
+            code_BCN = torch.from_numpy(np.stack([s for _, s in flat[start:start + per_pass]])).to(self.device)
+            with torch.inference_mode():
+                outputs.append(self.model.forward_codes(code_BCN, dx).cpu().double())
+        out = torch.cat(outputs)
+        if len(flat) == len(sets):  # one subset each: the same arithmetic as below, without the loop
+            return from_z(out).log1p()
+        rows: dict[int, list] = {}
+        for k, (b, _) in enumerate(flat):
+            rows.setdefault(b, []).append(k)
+        # subsets of one dataset: average their MI quantile functions
+        return torch.stack([from_z(out[rows[b]]).mean(dim=0).log1p() for b in range(len(sets))])
+
+    def _result(self, z_K, shape: tuple, n_subsets: int) -> MIResult:
+        """z-quantiles (K,) -> MIResult in self.units for a dataset of shape (N, dx, dy);
+        z_K None means a constant side: MI exactly 0."""
+        if z_K is None:
+            z_K = torch.zeros(len(self.levels), dtype=torch.float64)
+        q = report_mi(z_K).numpy() * UNITS[self.units]
+        return MIResult(dict(zip(self.levels, q.tolist())), self.units, *shape, n_subsets=n_subsets)
 
     def _prepare(self, x, y, constant_columns, rng):
         """Validate, split N > max_n into random subsets, and rank each (sub)set's columns:
@@ -193,36 +127,44 @@ class MIEstimator:
         if x.shape[1] == 0 or y.shape[1] == 0:
             return None, shape
         xy = np.concatenate([x, y], axis=1)
+        rows = self._subset_rows(n, rng)
+        if rows is None:
+            return [rank_codes_np(xy)], shape
+        return [rank_codes_np(xy[idx]) for idx in rows], shape
+
+    def _subset_rows(self, n: int, rng) -> list[np.ndarray] | None:
+        """Row indices of the random subsets of max_n rows that stand in for a set of n > max_n
+        rows (disjoint when they fit, else drawn independently); None when n <= max_n."""
         if n <= self.max_n:
-            return [_rank_codes(xy)], shape
+            return None
         m = min(self.max_subsets, math.ceil(n / self.max_n))
-        perm = rng.permutation(n) if m * self.max_n <= n else None
-        subsets = []
-        for j in range(m):
-            idx = perm[j * self.max_n:(j + 1) * self.max_n] if perm is not None else rng.choice(n, self.max_n, replace=False)
-            subsets.append(_rank_codes(xy[idx]))
-        return subsets, shape
+        if m * self.max_n <= n:
+            perm = rng.permutation(n)
+            return [perm[j * self.max_n:(j + 1) * self.max_n] for j in range(m)]
+        return [rng.choice(n, self.max_n, replace=False) for _ in range(m)]
+
+    def independence_test(self, x, y, n_permutations: int = 200, seed: int | None = None,
+                          constant_columns: str = "error", cells_per_batch: int = 2**16):
+        """Exact permutation test of X independent of Y with the network's median MI as the
+        statistic: result.p_value, result.mi, result.estimate (see mist.independence)."""
+        from mist.independence import independence_test
+        return independence_test(self, x, y, n_permutations=n_permutations, seed=seed,
+                                 constant_columns=constant_columns, cells_per_batch=cells_per_batch)
 
     # ---------------------------------------------------------------- differentiable (torch)
-    def quantiles_t(self, x_t: torch.Tensor, y_t: torch.Tensor, temperature: float = DEFAULT_TEMPERATURE) -> torch.Tensor:
-        """Differentiable MI quantiles (K,) in `units` for x_t (N, dx), y_t (N, dy), or
-        (B, K) for batched x_t (B, N, dx), y_t (B, N, dy). Uses soft ranks (see soft_rank_gauss
-        and mist.differentiable for how this differs from `estimate`). Inputs are cast to the
-        model's dtype (call `est.model.double()` for float64 gradient checks)."""
-        batched = x_t.dim() == 3
-        xb = x_t if batched else x_t.reshape(x_t.shape[0], -1).unsqueeze(0)
-        yb = y_t if batched else y_t.reshape(y_t.shape[0], -1).unsqueeze(0)
-        if xb.shape[1] != yb.shape[1]:
-            raise ValueError(f"x and y must have the same number of samples, got {xb.shape[1]} and {yb.shape[1]}")
-        dtype = next(self.model.parameters()).dtype  # prescale first: float64 1e300 stays finite
-        xb, yb = (prescale_columns(t).to(self.device, dtype) for t in (xb, yb))
-        q = from_z(self.model(xb, yb, soft_ranks=temperature))
-        q = q * UNITS[self.units]
-        return q if batched else q[0]
+    def quantiles_t(self, x_t: torch.Tensor, y_t: torch.Tensor, temperature: float = DEFAULT_TEMPERATURE,
+                    constant_columns: str = "error") -> torch.Tensor:
+        """Differentiable MI quantiles (K,) in `units` for torch tensors x_t (N, dx), y_t (N, dy),
+        or (B, K) for batched x_t (B, N, dx), y_t (B, N, dy). Validated as `estimate` validates,
+        constant_columns included; uses soft ranks (see mist.differentiable for how this differs
+        from `estimate`). Computed in the model's dtype (call `est.model.double()` for float64
+        gradient checks)."""
+        return soft_quantiles(self.model, x_t, y_t, temperature, constant_columns, self.device) * UNITS[self.units]
 
-    def mi(self, x_t: torch.Tensor, y_t: torch.Tensor, temperature: float = DEFAULT_TEMPERATURE) -> torch.Tensor:
+    def mi(self, x_t: torch.Tensor, y_t: torch.Tensor, temperature: float = DEFAULT_TEMPERATURE,
+           constant_columns: str = "error") -> torch.Tensor:
         """Differentiable median MI: a torch scalar (or (B,) for batched inputs)."""
-        q = self.quantiles_t(x_t, y_t, temperature)
+        q = self.quantiles_t(x_t, y_t, temperature, constant_columns)
         k = self.levels.index(0.5)
         return q[..., k]
 

@@ -1,10 +1,10 @@
-"""Rebuild mist/generate/mixture_bank.npz (Monte Carlo MI per mixture setting, SE <= 0.02)."""
+"""Rebuild mist/data/mixture_bank.npz (Monte Carlo MI per mixture setting, SE <= 0.02)."""
 
 import argparse
 
 import numpy as np
 
-from mist.generate.mixture_bank import BANK_PATH, build_bank
+from mist.data.mixture_bank import BANK_PATH, build_bank
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__)

@@ -13,7 +13,7 @@ evaluation suites are the honest check). scripts/export_checkpoint.py runs this 
 import argparse
 import sys
 
-from mist.evaluate.calibrate import calibrate_checkpoint
+from mist.train.calibrate import calibrate_checkpoint
 
 
 def main():

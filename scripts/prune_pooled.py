@@ -11,9 +11,9 @@ import argparse
 
 import torch
 
-from mist.batch.stream import StreamConfig, make_batch
+from mist.data.stream import StreamConfig, make_batch
 from mist.checkpoint import load_checkpoint, save_checkpoint
-from mist.generate.prior import PriorConfig
+from mist.data.prior import PriorConfig
 from mist.train.prune import prune_hidden_units, unit_importance
 
 

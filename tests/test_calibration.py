@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from mist.checkpoint import load_checkpoint
-from mist.evaluate.calibrate import calibrate_checkpoint, interval_coverage
+from mist.train.calibrate import calibrate_checkpoint, interval_coverage
 from mist.network.calibration import apply_offsets, fit_offsets
 from mist.network.quantiles import DEFAULT_LEVELS
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from mist import MIEstimator, MILoss
-from mist.network.model import ModelConfig, build_model
+from mist.network.config import ModelConfig, build_model
 from mist.network.normalize import rank_gauss, soft_rank_gauss
 
 TINY = dict(width=8, heads=2, blocks=1, n_inducing=2, pair_channels=2, head_width=16)
@@ -68,10 +68,10 @@ def test_float64_model_gives_float64_output(est64):
 
 
 # ------------------------------------------------------------------ robustness
-def _grads(est, x, y):
+def _grads(est, x, y, **kwargs):
     x = x.clone().requires_grad_(True)
     y = y.clone().requires_grad_(True)
-    mi = est.mi(x, y)
+    mi = est.mi(x, y, **kwargs)
     mi.backward()
     return mi, x.grad, y.grad
 
@@ -90,11 +90,13 @@ def test_constant_columns_zero_finite_gradient(est):
     x, y = _xy(dtype=torch.float32)
     x = x.detach().clone()
     x[:, 1] = 3.7
-    mi, gx, gy = _grads(est, x, y.detach())
+    with pytest.raises(ValueError, match="constant column"):   # as in estimate: an error by default
+        est.mi(x, y)
+    mi, gx, gy = _grads(est, x, y.detach(), constant_columns="drop")
     assert torch.isfinite(mi) and torch.isfinite(gx).all() and torch.isfinite(gy).all()
     assert torch.all(gx[:, 1] == 0) and gx[:, 0].abs().sum() > 0
     # a fully constant side: finite, zero gradient
-    mi, gx, gy = _grads(est, torch.full((12, 2), 5.0), y.detach())
+    mi, gx, gy = _grads(est, torch.full((12, 2), 5.0), y.detach(), constant_columns="drop")
     assert torch.isfinite(mi) and torch.all(gx == 0) and torch.isfinite(gy).all()
 
 
@@ -171,3 +173,115 @@ def test_miloss_sign_reduction_and_api(est):
 def test_mismatched_sample_counts(est):
     with pytest.raises(ValueError, match="same number of samples"):
         est.mi(torch.randn(10, 2), torch.randn(11, 1))
+
+
+# ------------------------------------------------------------------ issue 13: validated like estimate
+def _bad(kind):
+    x, y = torch.randn(12, 2), torch.randn(12, 1)
+    if kind == "nan":
+        x[3, 1] = float("nan")
+    elif kind == "inf":
+        y[5, 0] = float("inf")
+    elif kind == "n1":
+        x, y = x[:1], y[:1]
+    elif kind == "n3":
+        x, y = x[:3], y[:3]
+    elif kind == "n0":
+        x, y = x[:0], y[:0]
+    elif kind == "complex":
+        x = torch.complex(x, x)
+    elif kind == "4d":
+        x, y = x.reshape(1, 2, 6, 2), y.reshape(1, 2, 6, 1)
+    elif kind == "0d":
+        x = torch.tensor(1.0)
+    elif kind == "zero_width":
+        x = x[:, :0]
+    elif kind == "n_mismatch":
+        y = torch.randn(11, 1)
+    return x, y
+
+
+@pytest.mark.parametrize("kind, match", [
+    ("nan", "NaN/inf"), ("inf", "NaN/inf"), ("n1", "at least 8"), ("n3", "at least 8"), ("n0", "empty"),
+    ("complex", "complex"), ("4d", "must be 1-D"), ("0d", "must be 1-D"), ("zero_width", "no columns"),
+    ("n_mismatch", "same number of samples"),
+])
+def test_bad_input_refused_with_estimates_message(est, kind, match):
+    x, y = _bad(kind)
+    with pytest.raises(ValueError, match=match) as soft:
+        est.mi(x, y)
+    with pytest.raises(ValueError, match=match):
+        MILoss(est)(x, y)
+    if kind not in ("4d", "0d"):   # the numpy path allows no batch axis, so its shape message differs
+        with pytest.raises(ValueError) as hard:
+            est.estimate(x, y)
+        assert str(hard.value) == str(soft.value)
+
+
+@pytest.mark.parametrize("x, y, exc, match", [
+    (torch.randn(12, 2).numpy(), torch.randn(12, 1), TypeError, "torch.Tensor.*est.estimate"),
+    (torch.randn(12, 2), [[0.0]] * 12, TypeError, "torch.Tensor"),
+    (torch.randn(2, 12, 2), torch.randn(12, 1), ValueError, "both be batched"),
+    (torch.randn(3, 12, 2), torch.randn(2, 12, 1), ValueError, "same batch size"),
+    (torch.eye(12)[:, :2].to_sparse(), torch.randn(12, 1), TypeError, "to_dense"),
+    (torch.empty(12, 2, device="meta"), torch.randn(12, 1), TypeError, "meta"),
+])
+def test_wrong_kinds_and_batch_shapes_are_refused(est, x, y, exc, match):
+    with pytest.raises(exc, match=match):
+        est.quantiles_t(x, y)
+
+
+def test_bool_and_integer_tensors_are_numbers_without_gradient(est):
+    g = torch.Generator().manual_seed(0)
+    xb = torch.rand(40, 2, generator=g) > 0.5
+    yi = torch.randint(0, 5, (40, 1), generator=g)
+    torch.testing.assert_close(est.mi(xb, yi), est.mi(xb.float(), yi.float()))
+
+
+def test_batch_with_different_constant_columns(est):
+    x = torch.randn(3, 20, 2, requires_grad=False)
+    y = torch.randn(3, 20, 2)
+    x[0, :, 1] = 1.0                          # set 0: x column 1 constant
+    y[2] = 4.0                                # set 2: the whole y side constant
+    x.requires_grad_(True)
+    with pytest.raises(ValueError, match=r"x has constant column\(s\) \[1\] \(in set\(s\) \[0\] of the batch\)"):
+        est.mi(x, y)
+    mi = est.mi(x, y, constant_columns="drop")
+    torch.testing.assert_close(mi[0], est.mi(x[0, :, :1], y[0]))
+    torch.testing.assert_close(mi[1], est.mi(x[1], y[1]))
+    assert mi[2] == 0
+    mi.sum().backward()
+    assert torch.all(x.grad[0, :, 1] == 0) and torch.all(x.grad[2] == 0) and x.grad[1].abs().sum() > 0
+
+
+@pytest.mark.parametrize("outlier, dtype", [(1e300, torch.float64), (-1e300, torch.float64), (3e38, torch.float32)])
+def test_far_outlier_keeps_the_other_ranks(est, outlier, dtype):
+    x, y = _xy(n=40, dtype=dtype)
+    x, y = x.detach(), y.detach()
+    base = est.mi(x, y)
+    x2 = x.clone()
+    x2[int(x[:, 0].argmax() if outlier > 0 else x[:, 0].argmin()), 0] = outlier   # the same ranks
+    mi, gx, gy = _grads(est, x2, y)
+    assert torch.isfinite(gx).all() and torch.isfinite(gy).all()
+    assert abs(mi.item() - base.item()) < 0.02 * max(1.0, base.item())
+
+
+@pytest.mark.parametrize("scale, dtype", [(1e-310, torch.float64), (1e-320, torch.float64), (1e-41, torch.float32)])
+def test_denormal_inputs_give_finite_gradients(est, scale, dtype):
+    x, y = _xy(n=20, dtype=torch.float64)
+    ref = est.mi(x.detach().float(), y.detach().float())
+    mi, gx, gy = _grads(est, (x.detach() * scale).to(dtype), y.detach().to(dtype))
+    assert torch.isfinite(mi) and torch.isfinite(gx).all() and torch.isfinite(gy).all() and gx.abs().sum() > 0
+    if scale > 1e-315:   # far denormals keep only a few significant bits: ranks still hold, values differ
+        torch.testing.assert_close(mi.float(), ref, atol=1e-4, rtol=1e-4)
+
+
+def test_miloss_constant_columns_option(est):
+    with pytest.raises(ValueError, match="constant_columns"):
+        MILoss(est, constant_columns="keep")
+    x = torch.randn(16, 2)
+    x[:, 0] = 2.0
+    y = torch.randn(16, 1)
+    with pytest.raises(ValueError, match="constant column"):
+        MILoss(est)(x, y)
+    torch.testing.assert_close(MILoss(est, constant_columns="drop")(x, y), MILoss(est)(x[:, 1:], y))

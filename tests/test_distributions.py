@@ -1,12 +1,12 @@
-"""Tests for the joint distributions with known mutual information (mist.generate)."""
+"""Tests for the joint distributions with known mutual information (mist.data)."""
 
 import json
 
 import numpy as np
 import pytest
 
-from mist.generate.distributions import JointDistribution, TractableDistribution, monte_carlo_mi
-from mist.generate.gaussian import (
+from mist.data.distributions import JointDistribution, TractableDistribution, monte_carlo_mi
+from mist.data.gaussian import (
     Gaussian,
     StudentT,
     canonical,
@@ -16,7 +16,7 @@ from mist.generate.gaussian import (
     latent,
     sparse,
 )
-from mist.generate.other_families import (
+from mist.data.other_families import (
     MARGINALS,
     AdditiveUniform,
     GammaExponential,

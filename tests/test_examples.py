@@ -1,4 +1,4 @@
-"""The worked examples under scripts/ reach their outcome at small settings (not just run).
+"""The worked examples under examples/ reach their outcome at small settings (not just run).
 
 They need a trained estimator: all tests here load the shipped checkpoint
 (MIEstimator.from_pretrained(); MIST_TEST_CHECKPOINT=folder overrides it, e.g. to try a
@@ -16,7 +16,7 @@ import torch
 
 from mist import MIEstimator
 
-SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
 @pytest.fixture(scope="module")
@@ -27,16 +27,16 @@ def est():
     torch.set_num_threads(n)
 
 
-def _script(name):
-    sys.path.insert(0, str(SCRIPTS))
+def _example(name):
+    sys.path.insert(0, str(EXAMPLES))
     try:
         return importlib.import_module(name)
     finally:
-        sys.path.remove(str(SCRIPTS))
+        sys.path.remove(str(EXAMPLES))
 
 
 def test_maximize_mi_finds_planted_subspace(est, tmp_path):
-    ex = _script("example_maximize_mi")
+    ex = _example("maximize_mi")
     r = ex.run(est=est, out=tmp_path, **ex.SMALL)
     assert r["overlap_before"] < 0.5                      # a random start is far from S
     assert r["overlap_after"] > 0.9 and r["max_angle_after_deg"] < 25
@@ -46,7 +46,7 @@ def test_maximize_mi_finds_planted_subspace(est, tmp_path):
 
 
 def test_minimize_mi_removes_sensitive_information(est, tmp_path):
-    ex = _script("example_minimize_mi")
+    ex = _example("minimize_mi")
     r = ex.run(est=est, out=tmp_path, **ex.SMALL)
     assert r["baseline_mi"] > 0.2 and r["baseline_ksg"] > 0.2     # cross-entropy alone keeps s
     assert r["fair_mi"] < 0.3 * r["baseline_mi"]
@@ -56,7 +56,7 @@ def test_minimize_mi_removes_sensitive_information(est, tmp_path):
 
 
 def test_information_plane_tracks_learning(est, tmp_path):
-    ex = _script("example_information_plane")
+    ex = _example("information_plane")
     r = ex.run(est=est, out=tmp_path, **ex.SMALL)
     h = r["history"]
     i_ty_last = np.array(h["i_ty"])[:, -1]

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from mist.evaluate.metrics import (
+from mist.metrics import (
     bias,
     coverage,
     dim_bin,
@@ -95,7 +95,7 @@ def test_summarize_by_bin():
 
 
 def test_headline_summary_hand_computed():
-    from mist.evaluate.metrics import headline
+    from mist.metrics import headline
     rows = [{"true_mi": 1.0, "estimate": 1.0, "q0.05": 0.0, "q0.95": 2.0, "q0.25": 0.9, "q0.75": 1.1},
             {"true_mi": 1.0, "estimate": 2.0, "q0.05": 1.5, "q0.95": 3.0, "q0.25": 1.8, "q0.75": 2.2},
             {"true_mi": 4.0, "estimate": 4.0, "q0.05": 3.0, "q0.95": 5.0, "q0.25": 3.9, "q0.75": 4.1}]

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from mist.network.model import ModelConfig, build_model, plugin_gaussian_mi_bias
+from mist.network.config import ModelConfig, build_model
+from mist.network.features import plugin_gaussian_mi_bias
 from mist.network.normalize import rank_codes, rank_gauss, soft_rank_gauss
 from mist.network.quantiles import pinball_loss, to_z
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from mist import MIEstimator, mutual_information
-from mist.estimator import default_checkpoint_path
+from mist.checkpoint import default_checkpoint_path
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +37,7 @@ def test_checkpoint_is_small_and_self_describing():
         assert config["training"]["steps"] > 0
         cal = config["calibration"]  # the shipped intervals are calibrated, and say on what
         assert cal["split"] == "calib" and cal["sets"] >= 500 and len(cal["offsets_z"]) == len(est.levels)
-        assert network.head.offsets is not None
+        assert network.head.is_calibrated
 
 
 @pytest.mark.parametrize("n, pairs, rho, ex, ey", [
@@ -73,7 +73,7 @@ def test_large_n_within_memory(est):
 
 
 def test_shipped_checkpoint_by_name():
-    from mist.estimator import shipped_checkpoints
+    from mist.checkpoint import shipped_checkpoints
     assert "mist-default" in shipped_checkpoints()
     by_name = MIEstimator.from_pretrained("mist-default")
     assert by_name.config["card"] == MIEstimator.from_pretrained().config["card"]

@@ -7,11 +7,11 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
-from mist.batch.stream import MetaDatasetStream, StreamConfig, make_batch
-from mist.generate.materialize import read_shards, write_shards
-from mist.generate.mixture_bank import load_bank
-from mist.generate.prior import PriorConfig, sample_dataset
-from mist.generate.suites import build_suite
+from mist.data.stream import MetaDatasetStream, StreamConfig, make_batch
+from mist.data.shards import read_shards, write_shards
+from mist.data.mixture_bank import load_bank
+from mist.data.prior import PriorConfig, sample_dataset
+from mist.data.suites import build_suite
 from mist.train.datamodule import MetaDataModule
 
 SMALL = PriorConfig(n_min=8, n_max=64, dim_max=6)
@@ -71,9 +71,9 @@ def test_invalid_prior(bad, match):
 
 def test_training_cannot_use_held_out_or_eval_seeds():
     with pytest.raises(ValueError, match="held out"):
-        MetaDataModule(prior={"families": {"gaussian": 1.0, "gamma_exponential": 0.1}})
+        MetaDataModule(prior={"families": {"gaussian": 1.0, "gamma_exponential": 0.1}}, num_workers=0, val_batches={})
     with pytest.raises(ValueError, match="held out"):
-        MetaDataModule(prior={"transforms": {"none": 1.0, "spiral": 0.5}})
+        MetaDataModule(prior={"transforms": {"none": 1.0, "spiral": 0.5}}, num_workers=0, val_batches={})
     with pytest.raises(ValueError, match="unknown split"):
         make_batch(SMALL, STREAM, "test", 0)
 
@@ -102,14 +102,14 @@ def test_mixture_bank_is_precomputed_with_small_se():
     bank = load_bank()
     assert len(bank) >= 256
     assert max(g.mi_se for g in bank) <= 0.02
-    from mist.generate.distributions import monte_carlo_mi
+    from mist.data.distributions import monte_carlo_mi
     g = bank[7]
     mi, se = monte_carlo_mi(g, 50_000, np.random.default_rng(99))
     assert abs(mi - g.mi) < 4 * np.hypot(se, g.mi_se)
 
 
 def test_calib_split_is_training_prior_with_its_own_seeds():
-    from mist.generate.mixture_bank import draw_from_bank, load_bank
+    from mist.data.mixture_bank import draw_from_bank, load_bank
     with pytest.raises(ValueError, match="held out"):
         dataclasses.replace(PriorConfig(), families={"gamma_exponential": 1.0}).validate("calib")
     a, b = make_batch(SMALL, STREAM, "calib", 0), make_batch(SMALL, STREAM, "imd", 0)
@@ -119,3 +119,17 @@ def test_calib_split_is_training_prior_with_its_own_seeds():
     for _ in range(20):  # calibration never sees the mixture settings reserved for evaluation
         g = draw_from_bank(rng, "calib", 32, 32)
         assert next(i for i, h in enumerate(bank) if h is g) % 4 != 3
+
+
+def test_splits_partition_the_mixture_bank_and_the_held_out_kinds():
+    from mist.data import splits
+    n = 64
+    train, oomd = set(splits.bank_indices("train", n)), set(splits.bank_indices("oomd", n))
+    assert train.isdisjoint(oomd) and train | oomd == set(range(n))
+    assert splits.bank_indices("calib", n) == sorted(train) and splits.bank_indices("imd", n) == sorted(oomd)
+    held_family, held_transform = splits.split_priors("oomd", PriorConfig())
+    assert {f for f, w in held_family.families.items() if w > 0} == set(splits.HELD_OUT_FAMILIES)
+    assert {t for t, w in held_transform.transforms.items() if w > 0} == set(splits.HELD_OUT_TRANSFORMS)
+    assert splits.split_priors("imd", PriorConfig()) == [PriorConfig()]
+    with pytest.raises(ValueError, match="unknown split"):
+        splits.split_priors("test", PriorConfig())

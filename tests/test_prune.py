@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from mist.network.model import ModelConfig, build_model
+from mist.network.config import ModelConfig, build_model
 from mist.train.prune import prune_hidden_units, unit_importance
 
 CFG = dict(arch="pooled", width=8, heads=2, blocks=1, pair_channels=4, head_width=16, debiased_copula=True)
@@ -54,7 +54,7 @@ def test_pruning_refuses_other_architectures():
 def test_importance_is_the_mean_over_cells_of_the_per_cell_activations():
     # batches of different N weight cells, not columns; forward() would take the table path,
     # where the block's out layer only sees per-column means
-    from mist.network.model import normalize_cells
+    from mist.network.normalize import normalize_cells
     torch.manual_seed(0)
     m = build_model(ModelConfig(**CFG)).eval()
     batches = [_batch(0), {k: v[:, :20] for k, v in _batch(1).items()}]

@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from mist import MIEstimator
-from mist.checkpoint import CONFIG, FORMAT_VERSION, load_checkpoint, save_checkpoint, trained_n_max
-from mist.evaluate.calibrate import calibrate_checkpoint
-from mist.network.model import ModelConfig, build_model
+from mist.checkpoint import CONFIG, FORMAT_VERSION, load_checkpoint, save_checkpoint, save_routed, served_n_max
+from mist.train.calibrate import calibrate_checkpoint
+from mist.network.config import ModelConfig, build_model
 from mist.network.routed import RoutedMI
 
 SMALL = dict(width=8, heads=2, blocks=1, n_inducing=2, pair_channels=2, head_width=16)
@@ -54,9 +54,8 @@ def _write_routed(folder, experts, starts, prior_n_max=(127, 2048)):
     for i, (model, start, n_max) in enumerate(zip(experts, starts, prior_n_max)):
         training = {"config": {"data": {"prior": {"n_min": 8, "n_max": n_max}}}}
         save_checkpoint(model, model.cfg, folder / f"expert{i}", training=training)
-        specs.append({"folder": f"expert{i}", "n_min": start})
-    (folder / CONFIG).write_text(json.dumps({"format_version": FORMAT_VERSION, "experts": specs}))
-    return folder
+        specs.append((f"expert{i}", start))
+    return save_routed(folder, specs)
 
 
 def test_routed_checkpoint_loads_and_estimates(tmp_path):
@@ -64,7 +63,7 @@ def test_routed_checkpoint_loads_and_estimates(tmp_path):
     folder = _write_routed(tmp_path, [a, b], [8, 64])
     model, config = load_checkpoint(folder)
     assert isinstance(model, RoutedMI) and model.n_starts == [8, 64]
-    assert trained_n_max(config) == 2048
+    assert served_n_max(config) == 2048
     est = MIEstimator(model, config)
     rng = np.random.default_rng(0)
     for n in (20, 200):
@@ -78,7 +77,7 @@ def test_routed_checkpoint_loads_and_estimates(tmp_path):
 
 @pytest.mark.parametrize("name", ["../elsewhere", "/abs", ""])
 def test_expert_folders_must_be_plain_subfolders(tmp_path, name):
-    (tmp_path / CONFIG).write_text(json.dumps({"format_version": FORMAT_VERSION,
+    (tmp_path / CONFIG).write_text(json.dumps({"format_version": FORMAT_VERSION, "served_n": [8, 2048],
                                                "experts": [{"folder": name, "n_min": 8}]}))
     with pytest.raises(ValueError, match="plain subfolder"):
         load_checkpoint(tmp_path)
@@ -87,7 +86,7 @@ def test_expert_folders_must_be_plain_subfolders(tmp_path, name):
 def test_nested_routing_is_refused(tmp_path):
     a, b = _experts()
     _write_routed(tmp_path / "inner", [a, b], [8, 64])
-    (tmp_path / CONFIG).write_text(json.dumps({"format_version": FORMAT_VERSION,
+    (tmp_path / CONFIG).write_text(json.dumps({"format_version": FORMAT_VERSION, "served_n": [8, 2048],
                                                "experts": [{"folder": "inner", "n_min": 8}]}))
     with pytest.raises(ValueError, match="cannot be nested"):
         load_checkpoint(tmp_path)
@@ -100,8 +99,8 @@ def test_each_expert_is_calibrated_on_the_n_range_it_serves(tmp_path):
     assert [r["n_range"] for r in record["experts"]] == [[8, 63], [64, 2048]]
     model, _ = load_checkpoint(folder)
     for expert, r in zip(model.experts, record["experts"]):
-        assert expert.head.offsets is not None
-        torch.testing.assert_close(expert.head.offsets, torch.tensor(r["offsets_z"], dtype=torch.float32))
+        assert expert.head.is_calibrated
+        torch.testing.assert_close(expert.head.calibration_z, torch.tensor(r["offsets_z"], dtype=torch.float32))
 
 
 def test_blending_removes_the_step_at_a_boundary():

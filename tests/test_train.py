@@ -11,6 +11,7 @@ from mist.checkpoint import load_checkpoint
 from mist.train.run import build, train
 
 CONF = str(Path(__file__).resolve().parents[1] / "conf")
+RUN_GROUPS = ("experiment", "study", "debug")  # the groups that pick a whole run
 
 
 def _cfg(*overrides):
@@ -18,10 +19,10 @@ def _cfg(*overrides):
         return compose("train", overrides=list(overrides))
 
 
-@pytest.mark.parametrize("experiment", sorted(p.stem for p in Path(CONF, "experiment").glob("*.yaml")))
+@pytest.mark.parametrize("experiment", sorted(f"{g}={p.stem}" for g in RUN_GROUPS for p in Path(CONF, g).glob("*.yaml")))
 @pytest.mark.parametrize("trainer", ["cpu", "gpu", "ddp"])
 def test_every_experiment_composes(experiment, trainer):
-    cfg = _cfg(f"experiment={experiment}", f"trainer={trainer}", "run_dir=/tmp/x")
+    cfg = _cfg(experiment, f"trainer={trainer}", "run_dir=/tmp/x")
     assert cfg.model.arch in ("two_axis", "pooled", "row_set")
     assert cfg.trainer.max_steps > 0 and "_target_" in cfg.data
 
@@ -32,7 +33,7 @@ def test_loggers_compose():
 
 
 def test_smoke_run_trains_and_exports(tmp_path):
-    module = train(_cfg("experiment=smoke", f"run_dir={tmp_path}"))
+    module = train(_cfg("debug=smoke", f"run_dir={tmp_path}"))
     assert (tmp_path / "checkpoints" / "last.ckpt").exists()
     model, config = load_checkpoint(tmp_path / "model")
     assert config["training"]["steps"] == 6
@@ -53,16 +54,16 @@ def _weights(module):
 
 
 def test_resume_after_interruption_matches_uninterrupted_run(tmp_path):
-    straight = train(_cfg("experiment=smoke", f"run_dir={tmp_path / 'a'}", "logger=none"))
+    straight = train(_cfg("debug=smoke", f"run_dir={tmp_path / 'a'}", "logger=none"))
 
-    cfg = _cfg("experiment=smoke", f"run_dir={tmp_path / 'b'}")
+    cfg = _cfg("debug=smoke", f"run_dir={tmp_path / 'b'}")
     module, dm, trainer, _ = build(cfg)
     trainer.callbacks.append(_Crash())
     with pytest.raises(RuntimeError, match="simulated crash"):
         trainer.fit(module, datamodule=dm)
     assert (tmp_path / "b" / "checkpoints" / "interrupted.ckpt").exists()
 
-    resumed = train(_cfg("experiment=smoke", f"run_dir={tmp_path / 'b'}", "resume=true"))
+    resumed = train(_cfg("debug=smoke", f"run_dir={tmp_path / 'b'}", "resume=true"))
     logs = tmp_path / "b" / "logs"
     assert (logs / "version_0" / "metrics.csv").exists() and (logs / "version_1" / "metrics.csv").exists()
     a, b = _weights(straight), _weights(resumed)

@@ -1,4 +1,4 @@
-"""Tests for the MI-preserving transforms (mist.generate.transforms)."""
+"""Tests for the MI-preserving transforms (mist.data.transforms)."""
 
 import json
 
@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from scipy.stats import spearmanr
 
-from mist.generate.distributions import monte_carlo_mi
-from mist.generate.gaussian import StudentT, canonical
-from mist.generate.other_families import AdditiveUniform, GammaExponential, GaussianMixture
-from mist.generate.transforms import (
+from mist.data.distributions import monte_carlo_mi
+from mist.data.gaussian import StudentT, canonical
+from mist.data.other_families import AdditiveUniform, GammaExponential, GaussianMixture
+from mist.data.transforms import (
     MONOTONE_KINDS,
     TRANSFORM_KINDS,
     Compose,

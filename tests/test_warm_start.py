@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from mist.checkpoint import load_checkpoint
-from mist.network.model import ModelConfig, build_model
+from mist.network.config import ModelConfig, build_model
 from mist.train.warm_start import warm_start
 
 

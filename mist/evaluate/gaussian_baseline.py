@@ -14,19 +14,18 @@ increasing transforms of individual columns.
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import ndtri
-from scipy.stats import rankdata
 
 from mist.evaluate.ksg import check_xy
+from mist.network.normalize import rank_codes_np, score_table
 
-__all__ = ["rank_gauss_transform", "gaussian_mi", "GaussianEstimator"]
+__all__ = ["rank_gauss_transform", "gaussian_mi"]
 
 
 def rank_gauss_transform(z) -> np.ndarray:
-    """Per-column copula transform Phi^-1(rank / (N + 1)) of z (N, d); ties get average ranks."""
+    """Per-column copula transform Phi^-1(rank / (N + 1)) of z (N, d); ties get average ranks.
+    The network's own normal scores (mist.network.normalize), so both see the same copula."""
     z = np.asarray(z, dtype=np.float64)
-    ranks = rankdata(z, method="average", axis=0)
-    return ndtri(ranks / (z.shape[0] + 1))
+    return score_table(len(z)).numpy()[rank_codes_np(z)].T
 
 
 def gaussian_mi(x, y, *, rank_gauss: bool = False, ridge: float = 1e-8) -> float:
@@ -55,20 +54,3 @@ def gaussian_mi(x, y, *, rank_gauss: bool = False, ridge: float = 1e-8) -> float
     ld_y = np.linalg.slogdet(c[dx:, dx:])[1]
     ld = np.linalg.slogdet(c)[1]
     return float(0.5 * (ld_x + ld_y - ld))
-
-
-class GaussianEstimator:
-    """Gaussian / CCA baseline with the ``estimate(x, y) -> float`` interface.
-
-    x: (N, dx) or (N,), y: (N, dy) or (N,); returns nats.
-    """
-
-    def __init__(self, rank_gauss: bool = False):
-        self.rank_gauss = bool(rank_gauss)
-        self.name = "Gaussian(rank)" if self.rank_gauss else "Gaussian(CCA)"
-
-    def estimate(self, x, y) -> float:
-        return gaussian_mi(x, y, rank_gauss=self.rank_gauss)
-
-    def __repr__(self) -> str:
-        return f"GaussianEstimator(rank_gauss={self.rank_gauss})"

@@ -15,9 +15,9 @@ import numpy as np
 from scipy.spatial import cKDTree
 from scipy.special import digamma
 
-__all__ = ["check_xy", "ksg_mi", "ksg_bootstrap", "KSGEstimator"]
+from mist.network.quantiles import DEFAULT_LEVELS
 
-BOOT_LEVELS = (0.05, 0.25, 0.5, 0.75, 0.95)
+__all__ = ["check_xy", "ksg_mi", "ksg_bootstrap"]
 
 
 def check_xy(x, y, min_n: int = 2) -> tuple[np.ndarray, np.ndarray]:
@@ -96,7 +96,7 @@ def ksg_bootstrap(
     k: int = 5,
     n_boot: int = 50,
     rng=None,
-    levels=BOOT_LEVELS,
+    levels=DEFAULT_LEVELS,
 ) -> dict:
     """Spread of the KSG estimate over random half-size subsamples.
 
@@ -116,8 +116,8 @@ def ksg_bootstrap(
         levels: quantile levels to report, each in [0, 1].
 
     Returns:
-        ``{"median": float, "quantiles": {level: float}, "n_sub": int, "n_boot": int}``,
-        with the quantiles non-decreasing in level.
+        ``{"median": float, "quantiles": {level: float}, "replicates": (n_boot,) array,
+        "n_sub": int, "n_boot": int}``, with the quantiles non-decreasing in level.
     """
     x, y = check_xy(x, y)
     n_sub = x.shape[0] // 2
@@ -134,23 +134,7 @@ def ksg_bootstrap(
     return {
         "median": float(np.median(reps)),
         "quantiles": {float(level): float(q) for level, q in zip(levels, qs)},
+        "replicates": reps.tolist(),
         "n_sub": int(n_sub),
         "n_boot": int(n_boot),
     }
-
-
-class KSGEstimator:
-    """KSG estimator with the ``estimate(x, y) -> float`` interface.
-
-    x: (N, dx) or (N,), y: (N, dy) or (N,); returns the raw KSG-1 value in nats.
-    """
-
-    def __init__(self, k: int = 5):
-        self.k = int(k)
-        self.name = f"KSG(k={self.k})"
-
-    def estimate(self, x, y) -> float:
-        return ksg_mi(x, y, k=self.k)
-
-    def __repr__(self) -> str:
-        return f"KSGEstimator(k={self.k})"

@@ -49,7 +49,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from mist.evaluate.ksg import BOOT_LEVELS, check_xy
+from mist.evaluate.ksg import check_xy
+from mist.network.quantiles import DEFAULT_LEVELS
 
 __all__ = [
     "KINDS",
@@ -57,10 +58,6 @@ __all__ = [
     "NeuralConfig",
     "NeuralEstimator",
     "neural_mi",
-    "mine_mi",
-    "infonce_mi",
-    "nwj_mi",
-    "smile_mi",
     "bound_from_scores",
 ]
 
@@ -289,11 +286,11 @@ class NeuralEstimator:
         s = self._scores(critic, xe, ye)
         return self._value(s, np.arange(len(xe)), np.random.default_rng(self.seed))
 
-    def estimate_with_quantiles(self, x, y, n_boot: int = 50, levels=BOOT_LEVELS) -> dict:
+    def estimate_with_quantiles(self, x, y, n_boot: int = 50, levels=DEFAULT_LEVELS) -> dict:
         """Point estimate plus the spread over `n_boot` resamples (with replacement) of the held-out
         rows under the one trained critic; see the module docstring for what it leaves out.
 
-        Returns ``{"estimate", "median", "quantiles": {level: value}, "n_boot"}``.
+        Returns ``{"estimate", "median", "quantiles": {level: value}, "replicates", "n_boot"}``.
         """
         critic, xe, ye = self.fit(x, y)
         s = self._scores(critic, xe, ye)
@@ -303,29 +300,10 @@ class NeuralEstimator:
         reps = np.array([self._value(s, rng.integers(0, m, size=m), rng) for _ in range(n_boot)])
         qs = np.quantile(reps, list(levels))
         return {"estimate": point, "median": float(np.median(reps)),
-                "quantiles": {float(lv): float(q) for lv, q in zip(levels, qs)}, "n_boot": int(n_boot)}
+                "quantiles": {float(lv): float(q) for lv, q in zip(levels, qs)}, "replicates": reps.tolist(),
+                "n_boot": int(n_boot)}
 
 
 def neural_mi(x, y, kind: str = "infonce", seed: int = 0, **config) -> float:
     """One neural estimate of I(X; Y) in nats; `config` overrides :class:`NeuralConfig`."""
     return NeuralEstimator(kind, seed=seed, **config).estimate(x, y)
-
-
-def mine_mi(x, y, seed: int = 0, **config) -> float:
-    """MINE (Donsker-Varadhan bound, EMA-corrected gradient); see :func:`neural_mi`."""
-    return neural_mi(x, y, "mine", seed, **config)
-
-
-def infonce_mi(x, y, seed: int = 0, **config) -> float:
-    """InfoNCE (capped at log batch_size); see :func:`neural_mi`."""
-    return neural_mi(x, y, "infonce", seed, **config)
-
-
-def nwj_mi(x, y, seed: int = 0, **config) -> float:
-    """NWJ bound; see :func:`neural_mi`."""
-    return neural_mi(x, y, "nwj", seed, **config)
-
-
-def smile_mi(x, y, seed: int = 0, **config) -> float:
-    """SMILE (clipped DV bound, JS-trained critic); see :func:`neural_mi`."""
-    return neural_mi(x, y, "smile", seed, **config)

@@ -17,7 +17,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from mist.evaluate import metrics
+from mist import metrics
 
 __all__ = [
     "INTERVALS",
@@ -453,7 +453,7 @@ def write_report(rows: Sequence[Mapping], out_dir, *, title: str = "MI estimator
 
     cons = consistency_table(rows)
     if cons:
-        from mist.evaluate.consistency import RULE
+        from mist.consistency import RULE
         levels = {r.get("check_level") for r in rows if r.get("consistent") is not None} - {None}
         level = levels.pop() if len(levels) == 1 else 0.9
         lines += ["## Reliability check (nested subsamples)", "",

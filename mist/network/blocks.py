@@ -1,4 +1,12 @@
-"""Set Transformer blocks (Lee et al. 2019): MAB, ISAB, PMA, pre-LayerNorm."""
+"""Set Transformer blocks (Lee et al. 2019): MAB, ISAB, PMA, pre-LayerNorm.
+
+Shape letters:
+  B  sets in a batch
+  N  elements of the set a block runs over (samples, or a sample's cells)
+  Q  queries, V  keys/values they attend to
+  W  width, H  attention heads, E  width per head (W / H)
+  M  inducing points (ISAB), S  seeds (PMA)
+"""
 
 from __future__ import annotations
 
@@ -8,7 +16,7 @@ from torch.nn import functional as F
 
 
 class MultiHeadAttention(nn.Module):
-    """Queries q_BQW attend to keys/values kv_BKW; optional additive bias (1|B, H, Q, K)."""
+    """Queries q_BQW attend to keys/values kv_BVW; optional additive bias (1|B, H, Q, V)."""
 
     def __init__(self, width: int, heads: int):
         super().__init__()
@@ -19,12 +27,12 @@ class MultiHeadAttention(nn.Module):
         self.kv = nn.Linear(width, 2 * width)
         self.out = nn.Linear(width, width)
 
-    def forward(self, q_BQW: torch.Tensor, kv_BKW: torch.Tensor, bias=None) -> torch.Tensor:
+    def forward(self, q_BQW: torch.Tensor, kv_BVW: torch.Tensor, bias=None) -> torch.Tensor:
         b, nq, w = q_BQW.shape
-        nk, h = kv_BKW.shape[1], self.heads
+        nv, h = kv_BVW.shape[1], self.heads
         q_BHQE = self.q(q_BQW).view(b, nq, h, w // h).transpose(1, 2)
-        k_BHKE, v_BHKE = self.kv(kv_BKW).view(b, nk, 2, h, w // h).permute(2, 0, 3, 1, 4)
-        o_BHQE = F.scaled_dot_product_attention(q_BHQE, k_BHKE, v_BHKE, attn_mask=bias)
+        k_BHVE, v_BHVE = self.kv(kv_BVW).view(b, nv, 2, h, w // h).permute(2, 0, 3, 1, 4)
+        o_BHQE = F.scaled_dot_product_attention(q_BHQE, k_BHVE, v_BHVE, attn_mask=bias)
         return self.out(o_BHQE.transpose(1, 2).reshape(b, nq, w))
 
 
@@ -37,8 +45,8 @@ class MAB(nn.Module):
         self.attn = MultiHeadAttention(width, heads)
         self.ff = nn.Sequential(nn.Linear(width, ff_mult * width), nn.GELU(), nn.Linear(ff_mult * width, width))
 
-    def forward(self, q_BQW: torch.Tensor, kv_BKW: torch.Tensor, bias=None) -> torch.Tensor:
-        h_BQW = q_BQW + self.attn(self.ln_q(q_BQW), self.ln_kv(kv_BKW), bias)
+    def forward(self, q_BQW: torch.Tensor, kv_BVW: torch.Tensor, bias=None) -> torch.Tensor:
+        h_BQW = q_BQW + self.attn(self.ln_q(q_BQW), self.ln_kv(kv_BVW), bias)
         return h_BQW + self.ff(self.ln_ff(h_BQW))
 
 

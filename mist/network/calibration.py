@@ -8,6 +8,8 @@ down and q_hi up by the ceil((n + 1) c) / n empirical quantile of E makes the in
 new set from the same distribution with probability >= c. The median is never moved. The
 calibration sets come from their own split ("calib") of the training prior, disjoint from
 training and from the evaluation suites.
+
+Shape letters: B calibration sets (n of them above), K quantile levels.
 """
 
 from __future__ import annotations
@@ -18,23 +20,23 @@ import numpy as np
 import torch
 
 
-def fit_offsets(pred_z_NK: np.ndarray, true_z_N: np.ndarray, levels) -> list[float]:
+def fit_offsets(pred_z_BK: np.ndarray, true_z_B: np.ndarray, levels) -> list[float]:
     """Per-level additive z offsets (K,): <= 0 below the median, >= ... above, 0 at it.
 
-    pred_z_NK: uncalibrated z-quantiles of N calibration sets, true_z_N: their log1p(true MI).
+    pred_z_BK: uncalibrated z-quantiles of B calibration sets, true_z_B: their log1p(true MI).
     """
     levels = list(levels)
     k_levels = len(levels)
-    n = len(true_z_N)
-    if pred_z_NK.shape != (n, k_levels):
-        raise ValueError(f"pred_z_NK must be ({n}, {k_levels}), got {pred_z_NK.shape}")
+    n = len(true_z_B)
+    if pred_z_BK.shape != (n, k_levels):
+        raise ValueError(f"pred_z_BK must be ({n}, {k_levels}), got {pred_z_BK.shape}")
     offsets = [0.0] * k_levels
     for lo in range(k_levels // 2):
         hi = k_levels - 1 - lo
         coverage = levels[hi] - levels[lo]
-        score_N = np.maximum(pred_z_NK[:, lo] - true_z_N, true_z_N - pred_z_NK[:, hi])
+        score_B = np.maximum(pred_z_BK[:, lo] - true_z_B, true_z_B - pred_z_BK[:, hi])
         rank = min(n, math.ceil((n + 1) * coverage))
-        q = float(np.sort(score_N)[rank - 1])
+        q = float(np.sort(score_B)[rank - 1])
         offsets[lo], offsets[hi] = -q, q
     return offsets
 

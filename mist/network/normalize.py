@@ -4,6 +4,11 @@ Both functions map every column of every set to normal scores, which makes the n
 invariant to any strictly increasing per-coordinate map of X or Y (MI is invariant to those).
 Ranks keep everything that matters for MI: a strongly dependent pair keeps its near-identical
 ranks, so many strong pairs still show up as near-singular correlation structure.
+
+Shape letters:
+  B  sets in a batch
+  N  samples per set
+  D  columns (any); for a pair, X columns of x (dx), Y columns of y (dy), C = dx + dy cells
 """
 
 from __future__ import annotations
@@ -11,13 +16,20 @@ from __future__ import annotations
 import math
 from functools import lru_cache
 
+import numpy as np
 import torch
+from scipy.stats import rankdata
 
 _SQRT2 = math.sqrt(2.0)
 # Default soft-rank temperature, relative to a robust column scale (IQR / 1.349); chosen with
-# scripts/soft_vs_hard.py, see mist/differentiable.py.
+# benchmarks/soft_vs_hard.py, see mist/differentiable.py.
 DEFAULT_TEMPERATURE = 0.05
 _MAX_PAIRS = 2**24
+
+
+def _normal_quantile(u: torch.Tensor) -> torch.Tensor:
+    """Phi^-1(u) in u's dtype, differentiable (score_table computes the same in float64)."""
+    return _SQRT2 * torch.erfinv(2.0 * u - 1.0)
 
 
 def rank_gauss(x_BND: torch.Tensor) -> torch.Tensor:
@@ -28,8 +40,14 @@ def rank_gauss(x_BND: torch.Tensor) -> torch.Tensor:
     """
     n = x_BND.shape[1]
     u_BDN = (rank_codes(x_BND) + 2).to(x_BND.dtype) / (2.0 * (n + 1))  # average rank / (N + 1)
-    z_BDN = _SQRT2 * torch.erfinv(2.0 * u_BDN - 1.0)
-    return z_BDN.transpose(1, 2)
+    return _normal_quantile(u_BDN).transpose(1, 2)
+
+
+def normalize_cells(x_BNX: torch.Tensor, y_BNY: torch.Tensor, soft_ranks: float | None) -> torch.Tensor:
+    """Concatenate X and Y columns and map each to normal scores -> u_BNC; soft ranks at this
+    temperature (see soft_rank_gauss), or hard ranks for None."""
+    xy_BNC = torch.cat([x_BNX, y_BNY], dim=-1)
+    return rank_gauss(xy_BNC) if soft_ranks is None else soft_rank_gauss(xy_BNC, soft_ranks)
 
 
 @lru_cache(maxsize=64)
@@ -51,6 +69,25 @@ def rank_codes(x_BND: torch.Tensor) -> torch.Tensor:
     lo = torch.searchsorted(sorted_BDN, x_BDN, side="left")
     hi = torch.searchsorted(sorted_BDN, x_BDN, side="right")
     return lo + hi - 1  # 2 x average 1-based rank ((lo + 1) + hi) / 2, minus 2
+
+
+def rank_codes_np(xy: np.ndarray) -> np.ndarray:
+    """(n, C) -> (C, n) int64 score codes per column (2 x average rank - 2, ties at their
+    average rank; see score_table): the numpy twin of `rank_codes` (a test holds them equal),
+    used by the estimator in float64 so huge values and integers are safe.
+
+    Without ties a column's codes are a permutation of 0, 2, .., 2n - 2, so one argsort and a
+    scatter do the work; only columns with ties pay for rankdata."""
+    n, c = xy.shape
+    cols_CN = np.ascontiguousarray(xy.T)
+    order_CN = np.argsort(cols_CN, axis=1)
+    rows_C1 = np.arange(c)[:, None]  # fancy indexing: ~2x faster than take/put_along_axis here
+    sorted_CN = cols_CN[rows_C1, order_CN]
+    out_CN = np.empty((c, n), dtype=np.int64)
+    out_CN[rows_C1, order_CN] = np.arange(0, 2 * n, 2)
+    for j in np.flatnonzero((sorted_CN[:, 1:] == sorted_CN[:, :-1]).any(axis=1)):
+        out_CN[j] = np.rint(2 * rankdata(cols_CN[j]) - 2).astype(np.int64)
+    return out_CN
 
 
 def prescale_columns(x_BND: torch.Tensor) -> torch.Tensor:
@@ -118,5 +155,5 @@ def soft_rank_gauss(x_BND: torch.Tensor, temperature: float = DEFAULT_TEMPERATUR
         0.5 + torch.sigmoid(c.unsqueeze(2) - c.unsqueeze(1)).sum(dim=2)
         for c in xs_BND.split(step, dim=-1)], dim=-1)
     u_BND = (rank_BND / (n + 1)).clamp(1.0 / (2 * (n + 1)), 1.0 - 1.0 / (2 * (n + 1)))
-    z_BND = _SQRT2 * torch.erfinv(2.0 * u_BND - 1.0)
+    z_BND = _normal_quantile(u_BND)
     return torch.where(ok_B1D, z_BND, torch.zeros_like(z_BND))

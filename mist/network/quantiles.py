@@ -3,6 +3,8 @@
 The network predicts quantiles of z = log1p(MI). Quantiles commute with strictly increasing maps,
 so expm1 of a z-quantile is the same quantile of MI in nats; the log scale keeps sets with tens of
 nats from dominating the loss while the median stays the median.
+
+Shape letters: B sets in a batch, F the head's input features, K quantile levels.
 """
 
 from __future__ import annotations
@@ -49,7 +51,9 @@ class QuantileHead(nn.Module):
     def __init__(self, in_features: int, width: int, levels=DEFAULT_LEVELS):
         super().__init__()
         self.register_buffer("levels", torch.tensor(levels, dtype=torch.float32), persistent=False)
-        self.offsets = None  # conformal calibration, set from a checkpoint's config; never trained
+        # conformal calibration (calibration.py): part of the model's state, so what model(x, y)
+        # returns does not depend on who loaded it; zeros = raw quantiles; never trained
+        self.register_buffer("calibration_z", torch.zeros(len(levels)))
         self.mlp = nn.Sequential(
             nn.Linear(in_features, width), nn.GELU(),
             nn.Linear(width, width), nn.GELU(),
@@ -65,13 +69,22 @@ class QuantileHead(nn.Module):
 
     def forward(self, features_BF: torch.Tensor) -> torch.Tensor:
         z_BK = torch.cumsum(F.softplus(self.mlp(features_BF)), dim=-1)
-        return z_BK if self.offsets is None else apply_offsets(z_BK, self.offsets)
+        # skipped when uncalibrated, so training computes exactly the raw quantiles and their gradient
+        return apply_offsets(z_BK, self.calibration_z) if self.is_calibrated else z_BK
+
+    @property
+    def is_calibrated(self) -> bool:
+        return bool(torch.count_nonzero(self.calibration_z))
 
     def set_calibration(self, offsets) -> None:
-        """Conformal z offsets from the checkpoint (see calibration.py); None for raw quantiles."""
-        if offsets is not None and len(offsets) != len(self.levels):
-            raise ValueError(f"calibration has {len(offsets)} offsets for {len(self.levels)} quantile levels")
-        self.offsets = None if offsets is None else torch.tensor(offsets, dtype=torch.float32)
+        """Write conformal z offsets (K,) into the calibration buffer; None resets to raw quantiles."""
+        values = torch.zeros(len(self.levels)) if offsets is None else torch.as_tensor(offsets, dtype=torch.float32)
+        if values.shape != self.calibration_z.shape:
+            raise ValueError(f"calibration has {values.numel()} offsets for {len(self.levels)} quantile levels")
+        if not torch.isfinite(values).all():
+            raise ValueError("calibration offsets must be finite")
+        with torch.no_grad():
+            self.calibration_z.copy_(values)
 
 
 def pinball_loss(pred_BK: torch.Tensor, target_B: torch.Tensor, levels_K: torch.Tensor) -> torch.Tensor:

@@ -4,6 +4,9 @@ Small sets are cheap whatever the network, and that is where an estimator needs 
 its network; large sets are where the cost is, and where the log-det statistics carry most of the
 information. So the shipped checkpoint pairs an attention model fine-tuned on small N with a fast
 pooled model trained on large N, each used only on the range it was trained and calibrated for.
+
+Shape letters: B sets in a batch, N samples per set, X columns of x (dx), Y columns of y (dy),
+C = dx + dy cells per sample, K quantile levels.
 """
 
 from __future__ import annotations

@@ -5,23 +5,26 @@ from __future__ import annotations
 import lightning as L
 from torch.utils.data import DataLoader
 
-from mist.batch.stream import MetaDatasetStream, StreamConfig
-from mist.generate.prior import PriorConfig
-from mist.generate.suites import build_suite
+from mist.data.stream import MetaDatasetStream, StreamConfig
+from mist.data.prior import PriorConfig
+from mist.data.suites import build_suite
 
 
 class MetaDataModule(L.LightningDataModule):
     """Training always draws the `train` split: there is deliberately no option to change it,
-    so a training run cannot see the seeds of the `imd` / `oomd` suites."""
+    so a training run cannot see the seeds of the `imd` / `oomd` suites.
 
-    def __init__(self, prior: dict | None = None, stream: dict | None = None, num_workers: int = 1,
-                 val_batches: dict | None = None):
+    prior / stream: fields that differ from PriorConfig / StreamConfig's defaults; num_workers and
+    val_batches (suite name -> batches) have no defaults here, conf/data/default.yaml states them."""
+
+    def __init__(self, prior: dict | None = None, stream: dict | None = None, *, num_workers: int,
+                 val_batches: dict):
         super().__init__()
         self.prior = PriorConfig(**(prior or {}))
         self.stream = StreamConfig(**(stream or {}))
         self.prior.validate("train")
         self.num_workers = num_workers
-        self.val_batches = dict(val_batches or {"imd": 32, "oomd": 32})
+        self.val_batches = dict(val_batches)
         self._suites: dict[str, list] = {}
 
     def train_dataloader(self):

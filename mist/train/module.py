@@ -7,15 +7,17 @@ import math
 import lightning as L
 import torch
 
-from mist.network.model import ModelConfig, build_model
-from mist.network.quantiles import interpolate_quantile, pinball_loss, report_mi, to_z
-from mist.evaluate import metrics
+from mist import metrics
+from mist.network.config import ModelConfig, build_model
+from mist.network.quantiles import pinball_loss, report_mi, to_z
 
 
 class MIModule(L.LightningModule):
-    def __init__(self, model: dict, lr: float = 1e-3, weight_decay: float = 1e-2,
-                 warmup_steps: int = 200, max_steps: int = 10000, min_lr_ratio: float = 0.05,
-                 val_names: tuple = ("imd", "oomd")):
+    """model: ModelConfig fields. The optimizer settings and val_names (the validation suites, in
+    dataloader order) have no defaults here: conf/train.yaml (optim) and the data config state them."""
+
+    def __init__(self, model: dict, *, lr: float, weight_decay: float, warmup_steps: int, max_steps: int,
+                 min_lr_ratio: float, val_names: tuple):
         super().__init__()
         self.save_hyperparameters()
         self.model_config = ModelConfig(**model)
@@ -38,12 +40,11 @@ class MIModule(L.LightningModule):
     def validation_step(self, batch, batch_idx, dataloader_idx=0):
         pred_BK = self.model(batch["x"], batch["y"])
         loss = pinball_loss(pred_BK, to_z(batch["mi"]), self.model.head.levels)
-        levels = self.model.head.levels
-        q = {lv: report_mi(interpolate_quantile(pred_BK, levels, lv)) for lv in (0.05, 0.25, 0.5, 0.75, 0.95)}
+        levels = [round(float(v), 6) for v in self.model.head.levels]
+        q_BK = report_mi(pred_BK.detach().double())
         rows = self._val_rows.setdefault(dataloader_idx, [])
-        for i in range(len(batch["mi"])):
-            rows.append({"true_mi": float(batch["mi"][i]), "estimate": float(q[0.5][i]), "loss": float(loss),
-                         **{f"q{lv}": float(v[i]) for lv, v in q.items()}})
+        for i in range(len(batch["mi"])):  # the same row schema as every published number
+            rows.append({**metrics.row(batch["mi"][i], dict(zip(levels, q_BK[i].tolist()))), "loss": float(loss)})
 
     def on_validation_epoch_end(self):
         for idx, rows in sorted(self._val_rows.items()):

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import torch
 
-from mist.network.model import ModelConfig, PooledMI, build_model, normalize_cells
+from mist.network.config import ModelConfig, build_model
+from mist.network.normalize import normalize_cells
+from mist.network.pooled import PooledMI
 
 
 def _check(model) -> None:

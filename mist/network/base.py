@@ -1,0 +1,57 @@
+"""What every MI network shares: its three entry points and the step into the quantile head.
+
+  forward(x_BNX, y_BNY, soft_ranks)  raw data; hard ranks go through forward_codes
+  forward_scores(u_BNC, dx)          normal scores (normalize.py); each design implements this
+  forward_codes(code_BCN, dx)        score codes (normalize.score_table), the estimator's input
+
+Shape letters:
+  B  sets in a batch
+  N  samples per set
+  X  columns of x (dx), Y columns of y (dy)
+  C  cells per sample: dx + dy, X columns first
+  F  a feature axis (here the head's inputs)
+  K  quantile levels
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from mist.network.normalize import normalize_cells, rank_codes, score_table
+from mist.network.quantiles import QuantileHead
+
+
+class QuantileNet(nn.Module):
+    """x_BNX, y_BNY -> normal scores -> forward_scores -> (B, K) z-quantiles of log1p(MI) at
+    `levels`. Subclasses set `head` and implement forward_scores."""
+
+    head: QuantileHead
+
+    @property
+    def levels(self) -> torch.Tensor:
+        return self.head.levels
+
+    @property
+    def feature_dtype(self) -> torch.dtype:
+        """float32 for the head's input (also under bf16 autocast), float64 for a `.double()` model."""
+        return torch.promote_types(next(self.head.parameters()).dtype, torch.float32)
+
+    def forward(self, x_BNX: torch.Tensor, y_BNY: torch.Tensor, soft_ranks: float | None = None):
+        if soft_ranks is None:  # hard ranks: the same scores, through the (faster) code path
+            return self.forward_codes(rank_codes(torch.cat([x_BNX, y_BNY], dim=-1)), x_BNX.shape[-1])
+        return self.forward_scores(normalize_cells(x_BNX, y_BNY, soft_ranks), x_BNX.shape[-1])
+
+    def forward_scores(self, u_BNC: torch.Tensor, dx: int) -> torch.Tensor:
+        raise NotImplementedError
+
+    def forward_codes(self, code_BCN: torch.Tensor, dx: int) -> torch.Tensor:
+        """The same from score codes (normalize.score_table): (B, C, N) int64 -> (B, K).
+        Differentiable w.r.t. the weights (training uses it), not the data."""
+        u_BCN = score_table(code_BCN.shape[-1]).to(self.levels.device, self.feature_dtype)[code_BCN]
+        return self.forward_scores(u_BCN.transpose(1, 2), dx)
+
+    def quantiles_from(self, feats: list) -> torch.Tensor:
+        """The quantile head on the set's features, [(B, F_i)] -> (B, K), in feature_dtype."""
+        ft = self.feature_dtype
+        return self.head(torch.cat([f.to(ft) for f in feats], dim=-1))

@@ -1,0 +1,57 @@
+"""MIResult: the MI quantiles of one dataset, as every estimator in mist returns them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+# levels closer than this are the same level (estimators store levels as 6-decimal floats)
+LEVEL_TOLERANCE = 1e-9
+
+
+@dataclass
+class MIResult:
+    """MI quantiles of one dataset. Values are in `units` ("nats" or "bits").
+
+    quantiles: {level: value}, levels as the decimals they stand for (0.025, not float32's
+    0.02500000037...), so r.quantiles[0.025], r.quantile(0.025) and r.interval(0.95) work."""
+
+    quantiles: dict
+    units: str
+    n: int
+    dx: int
+    dy: int
+    n_subsets: int = 1
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def mi(self) -> float:
+        """The median estimate."""
+        return self.quantile(0.5)
+
+    @property
+    def consistent(self) -> bool | None:
+        """Outcome of the subsample check (estimate(..., check=True)); None when not checked."""
+        return self.extra.get("consistency", {}).get("consistent")
+
+    def quantile(self, level: float) -> float:
+        """The quantile at `level`: a stored level exactly (also when `level` differs from it only
+        by float rounding, as (1 - 0.95) / 2 does from 0.025), else linear interpolation."""
+        levels = sorted(self.quantiles)
+        near = min(levels, key=lambda lv: abs(lv - level))
+        if abs(near - level) <= LEVEL_TOLERANCE:
+            return float(self.quantiles[near])
+        if not levels[0] <= level <= levels[-1]:
+            raise ValueError(f"level {level} outside the predicted range [{levels[0]}, {levels[-1]}]")
+        return float(np.interp(level, levels, [self.quantiles[lv] for lv in levels]))
+
+    def interval(self, level: float = 0.9) -> tuple[float, float]:
+        """Central interval with the given coverage, e.g. 0.9 -> (q0.05, q0.95)."""
+        if not 0 < level < 1:
+            raise ValueError(f"interval level must be in (0, 1), got {level}")
+        return self.quantile((1 - level) / 2), self.quantile((1 + level) / 2)
+
+    def __repr__(self) -> str:
+        lo, hi = self.interval(0.9)
+        return f"MIResult(mi={self.mi:.4g} {self.units}, 90% interval [{lo:.4g}, {hi:.4g}], N={self.n}, dx={self.dx}, dy={self.dy})"
