@@ -42,11 +42,16 @@ def _check_finite(name: str, bad_rows: np.ndarray, n_bad: int) -> None:
                          f"{'...' if len(bad_rows) > 5 else ''}; remove or impute them first")
 
 
-def _check_samples(nx: int, ny: int, constant_columns: str) -> None:
+def check_samples(nx: int, ny: int, min_n: int = MIN_SAMPLES) -> None:
+    """x and y of equal N, and N >= min_n (the estimator's rule is 8; baselines may need fewer)."""
     if nx != ny:
         raise ValueError(f"x and y must have the same number of samples, got {nx} and {ny}")
-    if nx < MIN_SAMPLES:
-        raise ValueError(f"need at least {MIN_SAMPLES} samples, got {nx}")
+    if nx < min_n:
+        raise ValueError(f"need at least {min_n} samples, got {nx}")
+
+
+def _check_samples(nx: int, ny: int, constant_columns: str) -> None:
+    check_samples(nx, ny)
     check_constant_columns_arg(constant_columns)
 
 

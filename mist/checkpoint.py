@@ -127,8 +127,7 @@ def write_calibration(folder, offsets_z: list[float], record: dict) -> None:
     if "experts" in config:
         raise ValueError(f"{folder}: calibrate each expert of a routed checkpoint in its own subfolder")
     model.head.set_calibration(offsets_z)
-    _upgrade_on_disk_if_needed(folder, config)
-    _write_weights(model, Path(folder))
+    _write_weights(model, Path(folder))  # update_record then writes config.json in the current format
     update_record(folder, calibration={**record, "offsets_z": [float(v) for v in offsets_z]})
 
 

@@ -14,13 +14,17 @@ import numpy as np
 import torch
 
 from mist._validate import check_pair
-from mist.result import MIResult
 from mist.checkpoint import load_checkpoint, resolve_checkpoint, served_n_max
+from mist.consistency import subsample_check
 from mist.differentiable import soft_quantiles
 from mist.network.normalize import DEFAULT_TEMPERATURE, rank_codes_np
 from mist.network.quantiles import from_z, report_mi
+from mist.result import MIResult
 
 DEFAULT_MAX_N = 2048  # for a bare model without a checkpoint config (which states its served N)
+# score codes (sets x subsets x columns x rows) that callers of _z_of_sets (mist.tabular,
+# mist.independence) hold at once for one chunk of sets: 8 MB of int64
+CODE_CELLS_PER_CHUNK = 1 << 20
 UNITS = {"nats": 1.0, "bits": 1.0 / math.log(2.0)}
 
 
@@ -64,7 +68,6 @@ class MIEstimator:
         result.extra["consistency"] (see mist.consistency); result.consistent reads it."""
         result = self.estimate_many([(x, y)], constant_columns=constant_columns)[0]
         if check:
-            from mist.consistency import subsample_check
             result.extra["consistency"] = subsample_check(self, x, y, constant_columns=constant_columns)
         return result
 

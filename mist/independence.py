@@ -29,12 +29,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from mist._validate import check_pair
+from mist.estimator import CODE_CELLS_PER_CHUNK, UNITS
 from mist.network.normalize import rank_codes_np
 from mist.network.quantiles import from_z
 from mist.result import MIResult
 
-# codes (sets x subsets x columns x rows) held at once for one batch of permuted sets: 8 MB of int64
-_CHUNK_CELLS = 1 << 20
 
 
 def permutation_p_value(observed: float, null) -> float:
@@ -85,8 +84,6 @@ def independence_test(estimator, x, y, n_permutations: int = 200, seed: int | No
     dropped side makes MI exactly 0 and p_value 1)."""
     if int(n_permutations) != n_permutations or n_permutations < 1:
         raise ValueError(f"n_permutations must be a positive integer, got {n_permutations!r}")
-    from mist.estimator import UNITS
-
     b_perm = int(n_permutations)
     seed = estimator.seed if seed is None else int(seed)
     x, y = check_pair(x, y, constant_columns)
@@ -115,7 +112,7 @@ def independence_test(estimator, x, y, n_permutations: int = 200, seed: int | No
         return out
 
     k_median = estimator.levels.index(0.5)
-    chunk = max(1, _CHUNK_CELLS // ((dx + dy) * len(subsets[0]) * len(subsets)))
+    chunk = max(1, CODE_CELLS_PER_CHUNK // ((dx + dy) * len(subsets[0]) * len(subsets)))
     z_obs, stats = None, []
     for start in range(0, b_perm + 1, chunk):  # set 0 is the observed one
         sets = [codes_of(None if i == 0 else rng.permutation(n)) for i in range(start, min(start + chunk, b_perm + 1))]

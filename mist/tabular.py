@@ -24,17 +24,15 @@ from pathlib import Path
 import numpy as np
 
 from mist._frames import frame_library, to_array
-from mist._validate import MIN_SAMPLES, as_2d
+from mist._validate import as_2d, check_samples
+from mist.estimator import CODE_CELLS_PER_CHUNK, MIEstimator
 from mist.network.normalize import rank_codes_np
 
-# cells (rows x columns x subsets) of codes held at once for one chunk of pairs: 8 MB of int64
-_CHUNK_CELLS = 1 << 20
 
 
 @lru_cache(maxsize=4)
 def default_estimator(checkpoint=None, device: str = "cpu", units: str = "nats"):
     """The shipped estimator, loaded once per process (mi_matrix, mi_score and the CLI share it)."""
-    from mist.estimator import MIEstimator
     return MIEstimator.from_pretrained(checkpoint, device=device, units=units)
 
 
@@ -43,8 +41,7 @@ def read_table(data, name: str = "data") -> tuple[np.ndarray, list[str]]:
     DataFrame's, else "0", "1", ...). Checked once: numbers only, no NaN/inf, N >= 8."""
     arr, names = to_array(data, name)
     table = as_2d(arr, name)
-    if len(table) < MIN_SAMPLES:
-        raise ValueError(f"need at least {MIN_SAMPLES} samples, got {len(table)}")
+    check_samples(len(table), len(table))
     return table, names if names is not None else [str(j) for j in range(table.shape[1])]
 
 
@@ -121,7 +118,7 @@ def block_pairs_mi(estimator, table: np.ndarray, blocks: list[list[int]], pairs:
                delay=0 if progress else 2.0, leave=False)
     bar.update(len(pairs) - sum(len(v) for v in by_shape.values()))
     for (dx, dy), items in by_shape.items():
-        chunk = max(1, _CHUNK_CELLS // ((dx + dy) * len(codes_SCN) * codes_SCN[0].shape[1]))
+        chunk = max(1, CODE_CELLS_PER_CHUNK // ((dx + dy) * len(codes_SCN) * codes_SCN[0].shape[1]))
         for start in range(0, len(items), chunk):
             part = items[start:start + chunk]
             sets = []

@@ -40,7 +40,7 @@ def test_matrix_matches_estimate_per_pair(est):
 def test_chunking_large_n_and_seed(est, monkeypatch):
     t = _table(n=600, c=4)  # N > max_n = 256: random row subsets, the same for every pair
     m1 = mi_matrix(t, estimator=est)
-    monkeypatch.setattr(tabular, "_CHUNK_CELLS", 1)  # one pair per chunk: the same numbers
+    monkeypatch.setattr(tabular, "CODE_CELLS_PER_CHUNK", 1)  # one pair per chunk: the same numbers
     m2 = mi_matrix(t, estimator=est, progress=True)
     np.testing.assert_allclose(m1.mi, m2.mi, rtol=1e-6)
     assert np.isfinite(m1.mi[~np.eye(4, dtype=bool)]).all()

@@ -22,7 +22,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from mist.evaluate.gaussian_baseline import gaussian_mi
-from mist.evaluate.ksg import ksg_bootstrap, ksg_mi
+from mist.evaluate.ksg import check_xy, ksg_bootstrap, ksg_mi
 from mist.evaluate.neural import KINDS as NEURAL_KINDS
 from mist.evaluate.neural import NeuralConfig, NeuralEstimator
 from mist.network.quantiles import DEFAULT_LEVELS
@@ -36,11 +36,6 @@ class Estimator(Protocol):
     """What the evaluation harness needs of an estimator."""
 
     def estimate(self, x, y) -> MIResult: ...
-
-
-def _as_2d(a) -> np.ndarray:
-    a = np.asarray(a, dtype=np.float64)
-    return a[:, None] if a.ndim == 1 else a
 
 
 def data_seed(seed: int, x: np.ndarray, y: np.ndarray) -> int:
@@ -59,7 +54,7 @@ class _Baseline:
         self.seed = int(seed)
 
     def estimate(self, x, y) -> MIResult:
-        x, y = _as_2d(x), _as_2d(y)
+        x, y = check_xy(x, y)
         seed = data_seed(self.seed, x, y)
         t0 = time.perf_counter()
         point = float(self._point(x, y, seed))

@@ -15,6 +15,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 from scipy.special import digamma
 
+from mist._validate import as_2d, check_samples
 from mist.network.quantiles import DEFAULT_LEVELS
 
 __all__ = ["check_xy", "ksg_mi", "ksg_bootstrap"]
@@ -23,23 +24,11 @@ __all__ = ["check_xy", "ksg_mi", "ksg_bootstrap"]
 def check_xy(x, y, min_n: int = 2) -> tuple[np.ndarray, np.ndarray]:
     """Validate a paired sample and return it as float64 arrays of shape (N, dx), (N, dy).
 
-    1-D inputs of shape (N,) are read as one column. Raises ValueError for non-finite
-    values, arrays of more than two dimensions, mismatched N, or N < ``min_n``.
-    """
-    x = np.asarray(x, dtype=np.float64)
-    y = np.asarray(y, dtype=np.float64)
-    x = x[:, None] if x.ndim == 1 else x
-    y = y[:, None] if y.ndim == 1 else y
-    if x.ndim != 2 or y.ndim != 2:
-        raise ValueError(f"x and y must be 1-D or 2-D, got shapes {x.shape} and {y.shape}")
-    if x.shape[0] != y.shape[0]:
-        raise ValueError(f"x and y need the same number of samples, got {x.shape[0]} and {y.shape[0]}")
-    if x.shape[1] == 0 or y.shape[1] == 0:
-        raise ValueError("x and y need at least one column each")
-    if x.shape[0] < min_n:
-        raise ValueError(f"need at least {min_n} samples, got {x.shape[0]}")
-    if not (np.isfinite(x).all() and np.isfinite(y).all()):
-        raise ValueError("x and y must not contain NaN or inf")
+    The rules and messages of the estimator's own validator (mist._validate: finite real
+    numbers, 1-D (N,) read as one column or 2-D, non-empty), with equal N >= ``min_n``; constant
+    columns are allowed (each baseline handles them)."""
+    x, y = as_2d(x, "x"), as_2d(y, "y")
+    check_samples(len(x), len(y), min_n)
     return x, y
 
 
