@@ -192,6 +192,8 @@ def read_config(folder) -> dict:
             config["served_n"] = [config["experts"][0]["n_min"], max(tops)]
     else:
         _check_model_config(config.get("model"), path)
+        # written before sign orientation existed: those networks read unoriented scores
+        config["model"] = {"orient_signs": False, **config["model"]}
         if version == 1:
             prior = _training_prior(config.get("training"))
             config["served_n"] = [prior.get("n_min", _V1_SERVED_N[0]), prior.get("n_max", _V1_SERVED_N[1])]
@@ -291,7 +293,7 @@ def _check_model_config(model: dict, path: Path) -> None:
             raise ValueError(f"{where} must be one of {list(_ARCHS)}, got {value!r:.100}")
         elif key == "gram_dtype" and value not in ("float32", "float64"):
             raise ValueError(f"{where} must be 'float32' or 'float64', got {value!r:.100}")
-        elif key == "debiased_copula" and not isinstance(value, bool):
+        elif key in ("debiased_copula", "orient_signs") and not isinstance(value, bool):
             raise ValueError(f"{where} must be true or false, got {value!r:.100}")
         elif key == "ridge" and not (_is_real(value) and 0 <= value < 1e6):
             raise ValueError(f"{where} must be a finite number >= 0, got {value!r:.100}")

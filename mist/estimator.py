@@ -61,18 +61,26 @@ class MIEstimator:
         return cls(model, config, **kwargs)
 
     # ---------------------------------------------------------------- point estimates (numpy)
-    def estimate(self, x, y, constant_columns: str = "error", check: bool = False) -> MIResult:
+    def estimate(self, x, y, constant_columns: str = "error", check: bool = False,
+                 discrete_x: bool | None = None, discrete_y: bool | None = None) -> MIResult:
         """MI quantiles of one dataset: x (N, dx), y (N, dy) numpy/torch; (N,) allowed.
 
+        discrete_x / discrete_y: whether a side is discrete (None: detected, a side is discrete
+        when its rows take at most N / 2 distinct values). I(X; Y) <= H of a discrete side, so
+        every quantile is capped at the smallest such entropy (Miller-Madow estimate); the cap
+        is in result.extra["entropy_cap"]. The network itself sees ties through the ranks.
         check=True also re-estimates on nested subsamples (N, N/2, N/4) and stores the outcome in
         result.extra["consistency"] (see mist.consistency); result.consistent reads it."""
-        result = self.estimate_many([(x, y)], constant_columns=constant_columns)[0]
+        result = self.estimate_many([(x, y)], constant_columns=constant_columns,
+                                    discrete_x=discrete_x, discrete_y=discrete_y)[0]
         if check:
             result.extra["consistency"] = subsample_check(self, x, y, constant_columns=constant_columns)
         return result
 
-    def estimate_many(self, pairs, constant_columns: str = "error", cells_per_batch: int = 2**16) -> list[MIResult]:
-        """Many datasets, batched through the network (datasets of equal shape share a pass).
+    def estimate_many(self, pairs, constant_columns: str = "error", cells_per_batch: int = 2**16,
+                      discrete_x: bool | None = None, discrete_y: bool | None = None) -> list[MIResult]:
+        """Many datasets, batched through the network (datasets of equal shape share a pass);
+        discrete_x / discrete_y as in `estimate`, for every dataset.
 
         cells_per_batch bounds the cells (N x columns) per forward pass; the default keeps each
         pass's activations near the CPU's cache size, which was ~1.5x faster than 8x larger passes."""
@@ -86,8 +94,15 @@ class MIEstimator:
         z_quantiles = {}
         for (c, n, dx), items in groups.items():
             z_quantiles.update(zip(items, self._z_of_sets([prepared[i][0] for i in items], dx, cells_per_batch)))
-        return [self._result(z_quantiles.get(i), shape, len(subsets) if subsets else 0)
-                for i, (subsets, shape) in enumerate(prepared)]
+        results = [self._result(z_quantiles.get(i), shape, len(subsets) if subsets else 0)
+                   for i, (subsets, shape) in enumerate(prepared)]
+        for r, (x, y) in zip(results, pairs):
+            cap = entropy_cap(x, y, discrete_x, discrete_y, constant_columns)
+            if cap is not None:
+                cap *= UNITS[self.units]
+                r.quantiles = {lv: min(q, cap) for lv, q in r.quantiles.items()}
+                r.extra["entropy_cap"] = cap
+        return results
 
     def _z_of_sets(self, sets, dx: int, cells_per_batch: int = 2**16) -> torch.Tensor:
         """z-quantiles (B, K) float64 (log1p of MI in nats, before report_mi's resolution) of B
@@ -118,7 +133,13 @@ class MIEstimator:
         if z_K is None:
             z_K = torch.zeros(len(self.levels), dtype=torch.float64)
         q = report_mi(z_K).numpy() * UNITS[self.units]
-        return MIResult(dict(zip(self.levels, q.tolist())), self.units, *shape, n_subsets=n_subsets)
+        n, dx, dy = shape
+        median_nats = float(report_mi(z_K).numpy()[self.levels.index(0.5)])
+        # McAllester & Stratos (2020): no distribution-free evidence for MI above ~ln N, and with
+        # N <= dx + dy the sample covariance is singular: there the estimate is the prior speaking
+        prior_driven = bool(n <= dx + dy or median_nats > math.log(n))
+        return MIResult(dict(zip(self.levels, q.tolist())), self.units, *shape, n_subsets=n_subsets,
+                        extra={"prior_driven": prior_driven})
 
     def _prepare(self, x, y, constant_columns, rng):
         """Validate, split N > max_n into random subsets, and rank each (sub)set's columns:
@@ -170,6 +191,23 @@ class MIEstimator:
         q = self.quantiles_t(x_t, y_t, temperature, constant_columns)
         k = self.levels.index(0.5)
         return q[..., k]
+
+
+def _side_entropy(z: np.ndarray, hint: bool | None) -> float | None:
+    """Miller-Madow entropy (nats) of the rows of z (N, d) if the side is discrete, else None."""
+    n = len(z)
+    _, counts = np.unique(z, axis=0, return_counts=True)
+    if hint is False or (hint is None and len(counts) > n / 2):
+        return None
+    p = counts / n
+    return float(-(p * np.log(p)).sum() + (len(counts) - 1) / (2.0 * n))
+
+
+def entropy_cap(x, y, discrete_x: bool | None, discrete_y: bool | None, constant_columns: str = "error"):
+    """The smallest entropy of a discrete side (an upper bound on I(X; Y)), or None."""
+    x, y = check_pair(x, y, constant_columns)
+    caps = [h for h in (_side_entropy(x, discrete_x), _side_entropy(y, discrete_y)) if h is not None]
+    return min(caps) if caps else None
 
 
 def mutual_information(x, y, units: str = "nats", checkpoint=None, **kwargs) -> float:

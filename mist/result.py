@@ -31,6 +31,13 @@ class MIResult:
         return self.quantile(0.5)
 
     @property
+    def prior_driven(self) -> bool | None:
+        """True where the data cannot decide the value: N <= dx + dy (singular sample covariance)
+        or a median above ln N nats (McAllester & Stratos 2020: no distribution-free evidence for
+        more); the interval then comes from the training prior. None for estimators that do not say."""
+        return self.extra.get("prior_driven")
+
+    @property
     def consistent(self) -> bool | None:
         """Outcome of the subsample check (estimate(..., check=True)); None when not checked."""
         return self.extra.get("consistency", {}).get("consistent")

@@ -23,6 +23,7 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 # name -> arguments ({tmp} is a fresh folder, {ckpt} the folder of a tiny checkpoint)
 TINY_ARGS = {
+    "bench_extended": ["--batches", "1", "--suites", "structured"],
     "bench_generator": ["--seconds", "0.05"],
     "bench_tabular": ["--sections", "size", "--size-reps", "2", "--size-n", "16", "--size-d", "1",
                       "--size-perms", "3", "--wide", "0"],

@@ -15,13 +15,20 @@ import numpy as np
 from scipy.optimize import brentq
 
 from mist.data import gaussian as G
+from mist.data import lifting as L
 from mist.data import other_families as O
+from mist.data import pools as P
+from mist.data import structured as ST
 from mist.data import transforms as T
 from mist.data.mixture_bank import draw_from_bank
 from mist.data.splits import check_prior_for_split
 
 FAMILIES = ("gaussian", "student_t", "additive_uniform", "gaussian_mixture", "independent",
-            "gamma_exponential")
+            "gamma_exponential", "functional", "shape", "discrete", "labels", "counts", "structured")
+# Families beyond the Gaussian copula (weight 0 in the version-1 defaults): each builds its own
+# MI-preserving lifting (mist.data.lifting), so the per-side transforms are not applied to them
+# (a per-coordinate monotone map is a no-op after ranks; a mix would erase discrete ties).
+EXTENDED_FAMILIES = ("functional", "shape", "discrete", "labels", "counts", "structured")
 TRANSFORMS = ("none", "monotone", "linear_mix", "coupling_flow", "spiral")
 GAUSSIAN_PATTERNS = ("canonical", "one_strong", "sparse", "many_weak", "dense", "latent", "channel")
 
@@ -45,6 +52,8 @@ class PriorConfig:
     n_max: int = 2048
     dim_min: int = 1
     dim_max: int = 32
+    # version 1 (the frozen imd / oomd suites derive from these); the extended prior is
+    # conf/data/extended.yaml
     families: dict = field(default_factory=lambda: {
         "gaussian": 0.42, "student_t": 0.2, "additive_uniform": 0.1, "gaussian_mixture": 0.12,
         "independent": 0.08, "gamma_exponential": 0.0})
@@ -54,6 +63,7 @@ class PriorConfig:
     low_mi_max: float = 5.0
     high_mi_max: float = 40.0      # the rest is uniform on [low_mi_max, high_mi_max]
     max_pair_mi: float = 4.0       # no single coordinate pair carries more than this
+    variant: str = "in"            # "held_out": the extended families' held-out sub-kinds (suites only)
 
     def validate(self, split: str = "train") -> None:
         if not 2 <= self.n_min <= self.n_max:
@@ -69,7 +79,9 @@ class PriorConfig:
                 raise ValueError(f"{kind} weights must be >= 0 with a positive sum: {dict(table)}")
         if not (0 <= self.low_mi_share <= 1 and 0 < self.low_mi_max <= self.high_mi_max):
             raise ValueError("need 0 <= low_mi_share <= 1 and 0 < low_mi_max <= high_mi_max")
-        check_prior_for_split(self.families, self.transforms, split)
+        if self.variant not in ("in", "held_out"):
+            raise ValueError(f"variant must be 'in' or 'held_out', got {self.variant!r}")
+        check_prior_for_split(self.families, self.transforms, split, self.variant)
 
 
 def _pick(table: dict, rng) -> str:
@@ -184,9 +196,32 @@ def _independent(cfg, dx, dy, rng, split):
     return O.Independent(dx, dy, rng=rng), "independent"
 
 
+def _pooled(kind: str, mix: bool):
+    """Builder for an extended family: 1..3 pool entries side by side (MI adds), lifted to
+    (dx, dy) with independent Gaussian columns; sides mixed as a whole (rotation or linear,
+    mist.data.lifting) only for continuous kinds. No entry fits (a 10-column one-hot label into
+    one column): a functional pair instead, which always fits."""
+    def build(cfg, dx, dy, rng, split):
+        parts = P.draw_parts(kind, split, cfg.variant, dx, dy, rng)
+        if not parts:
+            parts = P.draw_parts("functional", split, cfg.variant, 1, 1, rng)
+        base = parts[0] if len(parts) == 1 else O.Product(parts)
+        side_mix = L.MIXES[rng.integers(len(L.MIXES))] if mix else "none"
+        return L.lift(base, dx, dy, rng, side_mix), kind
+    return build
+
+
+def _structured(cfg, dx, dy, rng, split):
+    dist = ST.random_structured(rng, dx, dy)  # its own MI law: uniform on [0, min(40, 5 per unit)]
+    return dist, dist.params().get("structure", "structured")
+
+
 _BUILDERS = {"gaussian": _gaussian, "student_t": _student_t, "additive_uniform": _additive_uniform,
              "gaussian_mixture": _gaussian_mixture, "independent": _independent,
-             "gamma_exponential": _gamma_exponential}
+             "gamma_exponential": _gamma_exponential, "functional": _pooled("functional", True),
+             "shape": _pooled("shape", True), "discrete": _pooled("discrete", False),
+             "labels": _pooled("labels", False), "counts": _pooled("counts", False),
+             "structured": _structured}
 
 
 def _side_transform(cfg: PriorConfig, d: int, rng):
@@ -203,6 +238,8 @@ def sample_distribution(cfg: PriorConfig, rng, dx: int, dy: int, split: str = "t
     """One joint distribution of (X: dx, Y: dy) with known MI, transforms applied."""
     family = _pick(cfg.families, rng)
     dist, pattern = _BUILDERS[family](cfg, dx, dy, rng, split)
+    if family in EXTENDED_FAMILIES:
+        return dist, family, pattern, ("none", "none")
     tx, kx = _side_transform(cfg, dx, rng)
     ty, ky = _side_transform(cfg, dy, rng)
     if tx is not None or ty is not None:

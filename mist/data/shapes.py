@@ -236,14 +236,16 @@ class XShape:
 # ----------------------------------------------------------------------------- random instances
 
 
-def random_shape_pair(rng: np.random.Generator, target_mi: float | None = None, shapes: tuple[str, ...] = SHAPES):
+def random_shape_pair(rng: np.random.Generator, target_mi: float | None = None, shapes: tuple[str, ...] = SHAPES,
+                      functions: tuple[str, ...] = FUNCTIONS):
     """One random 1-D pair of a shape in ``shapes``. With ``target_mi`` sigma is solved for it (realised
     ``mi`` exact, median 1% from the target; capped by sigma >= 0.01 for circles/rings, 0.03 for spiral/plus
-    (their 2-D grid), 0.005 for x_shape); without, sigma is log-uniform in [0.03, 0.5]."""
+    (their 2-D grid), 0.005 for x_shape); without, sigma is log-uniform in [0.03, 0.5]. An X-shape's
+    g is x or one of ``functions``."""
     name = shapes[rng.integers(len(shapes))]
     if name == "x_shape":
         marginal = X_MARGINALS[rng.integers(len(X_MARGINALS))]
-        g = None if rng.random() < 0.5 else random_function(FUNCTIONS[rng.integers(len(FUNCTIONS))], rng, marginal)
+        g = None if rng.random() < 0.5 else random_function(functions[rng.integers(len(functions))], rng, marginal)
         build = lambda s, quick=False: XShape(s, marginal, g, quick)
         floor = 0.005
     else:

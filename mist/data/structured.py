@@ -156,7 +156,12 @@ def random_structured(rng: np.random.Generator, dim_x: int, dim_y: int, target_m
     hi = 1.0
     while mi(hi) < 0 and hi < 1e4:
         hi *= 4
-    t = 0.0 if goal <= 0 else brentq(mi, 0.0, hi, xtol=1e-10, rtol=1e-10)
+    if goal <= 0:
+        t = 0.0
+    elif mi(hi) < 0:  # MI grows only like log t where one factor loads on many columns: stop short
+        t = hi        # of the target (the realised MI is still exact)
+    else:
+        t = brentq(mi, 0.0, hi, xtol=1e-10, rtol=1e-10)
     return build(t)
 
 

@@ -1,8 +1,13 @@
 """What every MI network shares: its three entry points and the step into the quantile head.
 
   forward(x_BNX, y_BNY, soft_ranks)  raw data; hard ranks go through forward_codes
-  forward_scores(u_BNC, dx)          normal scores (normalize.py); each design implements this
+  forward_scores(u_BNC, dx)          normal scores (normalize.py)
   forward_codes(code_BCN, dx)        score codes (normalize.score_table), the estimator's input
+
+Both turn each column to its canonical sign first (cfg.orient_signs, normalize.orient_codes),
+then call the design's `_scores` (every design) or `_codes` (a design with a faster table path).
+MI is invariant to a strictly decreasing map of a coordinate, which reverses its ranks; the
+canonical sign makes the network so too, exactly on the hard-rank path.
 
 Shape letters:
   B  sets in a batch
@@ -18,7 +23,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from mist.network.normalize import normalize_cells, rank_codes, score_table
+from mist.network.normalize import normalize_cells, orient_codes, orient_scores, rank_codes, score_table
 from mist.network.quantiles import QuantileHead
 
 
@@ -43,13 +48,20 @@ class QuantileNet(nn.Module):
         return self.forward_scores(normalize_cells(x_BNX, y_BNY, soft_ranks), x_BNX.shape[-1])
 
     def forward_scores(self, u_BNC: torch.Tensor, dx: int) -> torch.Tensor:
-        raise NotImplementedError
+        """Normal scores (B, N, C) -> (B, K) z-quantiles."""
+        return self._scores(orient_scores(u_BNC) if self.cfg.orient_signs else u_BNC, dx)
 
     def forward_codes(self, code_BCN: torch.Tensor, dx: int) -> torch.Tensor:
         """The same from score codes (normalize.score_table): (B, C, N) int64 -> (B, K).
         Differentiable w.r.t. the weights (training uses it), not the data."""
+        return self._codes(orient_codes(code_BCN) if self.cfg.orient_signs else code_BCN, dx)
+
+    def _scores(self, u_BNC: torch.Tensor, dx: int) -> torch.Tensor:
+        raise NotImplementedError
+
+    def _codes(self, code_BCN: torch.Tensor, dx: int) -> torch.Tensor:
         u_BCN = score_table(code_BCN.shape[-1]).to(self.levels.device, self.feature_dtype)[code_BCN]
-        return self.forward_scores(u_BCN.transpose(1, 2), dx)
+        return self._scores(u_BCN.transpose(1, 2), dx)
 
     def quantiles_from(self, feats: list) -> torch.Tensor:
         """The quantile head on the set's features, [(B, F_i)] -> (B, K), in feature_dtype."""

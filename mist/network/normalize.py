@@ -5,6 +5,13 @@ invariant to any strictly increasing per-coordinate map of X or Y (MI is invaria
 Ranks keep everything that matters for MI: a strongly dependent pair keeps its near-identical
 ranks, so many strong pairs still show up as near-singular correlation structure.
 
+A strictly decreasing map reverses a column's ranks, i.e. negates its scores. `orient_scores`
+and `orient_codes` give each column a canonical sign: the sign of its co-skewness with the whole
+row, t_c = sum_n u_nc (sum_c' u_nc'^2 - 1). t_c is odd in column c's scores and even in every
+other column's, so negating any set of columns negates exactly their t and the oriented data
+are the same. Where |t_c| is within rounding of 0 (data symmetric under negating every column,
+e.g. y = x exactly in one dimension each), the column keeps its sign.
+
 Shape letters:
   B  sets in a batch
   N  samples per set
@@ -48,6 +55,31 @@ def normalize_cells(x_BNX: torch.Tensor, y_BNY: torch.Tensor, soft_ranks: float 
     temperature (see soft_rank_gauss), or hard ranks for None."""
     xy_BNC = torch.cat([x_BNX, y_BNY], dim=-1)
     return rank_gauss(xy_BNC) if soft_ranks is None else soft_rank_gauss(xy_BNC, soft_ranks)
+
+
+def _orientation_BC(u_BNC: torch.Tensor) -> torch.Tensor:
+    """(B, C) bool: which columns to negate (t_c < 0, beyond rounding; see the module doc)."""
+    u_BNC = u_BNC.detach()
+    s_BN1 = (u_BNC.square() - 1.0).sum(-1, keepdim=True)
+    t_BC = (u_BNC * s_BN1).sum(1)
+    return t_BC < -1e-9 * u_BNC.shape[1] * max(u_BNC.shape[2], 1)
+
+
+def orient_scores(u_BNC: torch.Tensor) -> torch.Tensor:
+    """u_BNC with each column negated where its co-skewness is negative (module doc); the
+    sign is a constant for autograd."""
+    flip_BC = _orientation_BC(u_BNC)
+    return torch.where(flip_BC.unsqueeze(1), -u_BNC, u_BNC)
+
+
+def orient_codes(code_BCN: torch.Tensor) -> torch.Tensor:
+    """The same on score codes (B, C, N): a negated score is the mirrored code 2N - 2 - c.
+    The table used for t is made exactly antisymmetric, so mirrored columns give exactly -t."""
+    n = code_BCN.shape[-1]
+    table = score_table(n)
+    table = 0.5 * (table - table.flip(0))
+    flip_BC = _orientation_BC(table.to(code_BCN.device)[code_BCN].transpose(1, 2))
+    return torch.where(flip_BC.unsqueeze(-1), (2 * n - 2) - code_BCN, code_BCN)
 
 
 @lru_cache(maxsize=64)

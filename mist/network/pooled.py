@@ -107,7 +107,7 @@ class PooledMI(QuantileNet):
         self.pair_proj = nn.Linear(w, cfg.pair_channels)
         self.head = QuantileHead(w + 4 + logdet_feature_count(cfg), cfg.head_width, cfg.levels)
 
-    def forward_scores(self, u_BNC: torch.Tensor, dx: int) -> torch.Tensor:
+    def _scores(self, u_BNC: torch.Tensor, dx: int) -> torch.Tensor:
         b, n, c = u_BNC.shape
         _check_split(dx, c)
         h_BNCW = self.cell_embed(cell_inputs(u_BNC))
@@ -118,16 +118,16 @@ class PooledMI(QuantileNet):
         return self.quantiles_from(feats)
 
     # ------------------------------------------------------------------ table path
-    def forward_codes(self, code_BCN: torch.Tensor, dx: int) -> torch.Tensor:
-        """forward_scores from score codes (B, C, N) int64 -> (B, K), with every cell-wise step
+    def _codes(self, code_BCN: torch.Tensor, dx: int) -> torch.Tensor:
+        """_scores from score codes (B, C, N) int64 -> (B, K), with every cell-wise step
         tabulated: a cell's embedding (and, in the block, its LayerNorm and its own linear term)
         is a function of its score alone, so it is computed once per entry of the score table
         (T = 2N - 1 rows) and gathered. Per cell there remain a few gathers, the block's context
         sums and hidden layer, and the Gram matrices; column means come from a histogram of
-        codes times the table. Equal to forward_scores up to float rounding; for zero or one
+        codes times the table. Equal to _scores up to float rounding; for zero or one
         block (more fall back to the plain lookup of QuantileNet)."""
         if len(self.blocks) > 1:
-            return super().forward_codes(code_BCN, dx)
+            return super()._codes(code_BCN, dx)
         b, c, n = code_BCN.shape
         _check_split(dx, c)
         ft = self.feature_dtype

@@ -45,7 +45,7 @@ class RowSetMI(QuantileNet):
         self.pool = PMA(cfg.width, cfg.heads)
         self.head = QuantileHead(cfg.width + 4, cfg.head_width, cfg.levels)
 
-    def forward_scores(self, u_BNC: torch.Tensor, dx: int) -> torch.Tensor:
+    def _scores(self, u_BNC: torch.Tensor, dx: int) -> torch.Tensor:
         b, n, c = u_BNC.shape
         dy, m = c - dx, self.cfg.max_dim
         if max(dx, dy) > m:

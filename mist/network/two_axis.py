@@ -82,7 +82,7 @@ class TwoAxisMI(QuantileNet):
         self.pair_proj = nn.Linear(w, cfg.pair_channels) if cfg.pair_channels else None
         self.head = QuantileHead(w + 4 + logdet_feature_count(cfg), cfg.head_width, cfg.levels)
 
-    def forward_scores(self, u_BNC: torch.Tensor, dx: int) -> torch.Tensor:
+    def _scores(self, u_BNC: torch.Tensor, dx: int) -> torch.Tensor:
         """The network after normalization: normal scores u_BNC (X columns first) -> (B, K)."""
         b, n, c = u_BNC.shape
         dy = c - dx
