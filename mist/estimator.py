@@ -86,18 +86,18 @@ class MIEstimator:
         pass's activations near the CPU's cache size, which was ~1.5x faster than 8x larger passes."""
         # a fresh generator per dataset: its random subsets (N > max_n) depend only on its N and
         # the seed, not on its position or on the other datasets, so estimate_many == estimate
-        prepared = [self._prepare(x, y, constant_columns, np.random.default_rng(self.seed)) for x, y in pairs]
+        prepared = [self._prepare(x, y, constant_columns, np.random.default_rng(self.seed), discrete_x, discrete_y)
+                    for x, y in pairs]
         groups: dict[tuple, list] = {}
-        for i, (subsets, shape) in enumerate(prepared):
+        for i, (subsets, shape, _) in enumerate(prepared):
             if subsets is not None:
                 groups.setdefault(subsets[0].shape + (shape[1],), []).append(i)
         z_quantiles = {}
         for (c, n, dx), items in groups.items():
             z_quantiles.update(zip(items, self._z_of_sets([prepared[i][0] for i in items], dx, cells_per_batch)))
         results = [self._result(z_quantiles.get(i), shape, len(subsets) if subsets else 0)
-                   for i, (subsets, shape) in enumerate(prepared)]
-        for r, (x, y) in zip(results, pairs):
-            cap = entropy_cap(x, y, discrete_x, discrete_y, constant_columns)
+                   for i, (subsets, shape, _) in enumerate(prepared)]
+        for r, (_, _, cap) in zip(results, prepared):
             if cap is not None:
                 cap *= UNITS[self.units]
                 r.quantiles = {lv: min(q, cap) for lv, q in r.quantiles.items()}
@@ -132,29 +132,32 @@ class MIEstimator:
         z_K None means a constant side: MI exactly 0."""
         if z_K is None:
             z_K = torch.zeros(len(self.levels), dtype=torch.float64)
-        q = report_mi(z_K).numpy() * UNITS[self.units]
+        q_nats = report_mi(z_K).numpy()
+        q = q_nats * UNITS[self.units]
         n, dx, dy = shape
-        median_nats = float(report_mi(z_K).numpy()[self.levels.index(0.5)])
+        median_nats = float(q_nats[self.levels.index(0.5)])
         # McAllester & Stratos (2020): no distribution-free evidence for MI above ~ln N, and with
         # N <= dx + dy the sample covariance is singular: there the estimate is the prior speaking
         prior_driven = bool(n <= dx + dy or median_nats > math.log(n))
         return MIResult(dict(zip(self.levels, q.tolist())), self.units, *shape, n_subsets=n_subsets,
                         extra={"prior_driven": prior_driven})
 
-    def _prepare(self, x, y, constant_columns, rng):
+    def _prepare(self, x, y, constant_columns, rng, discrete_x=None, discrete_y=None):
         """Validate, split N > max_n into random subsets, and rank each (sub)set's columns:
         exactly the network's rank-gauss step as score codes, done once here in float64 numpy
         (safe for huge values and integers) instead of again in the network.
-        Returns ([codes (dx + dy, n) int64 per subset] or None for an empty side, (N, dx, dy))."""
+        Returns ([codes (dx + dy, n) int64 per subset] or None for an empty side, (N, dx, dy),
+        the entropy cap in nats or None, see `entropy_cap`)."""
         x, y = check_pair(x, y, constant_columns)
         n, shape = len(x), (len(x), x.shape[1], y.shape[1])
         if x.shape[1] == 0 or y.shape[1] == 0:
-            return None, shape
+            return None, shape, None
+        cap = entropy_cap(x, y, discrete_x, discrete_y)
         xy = np.concatenate([x, y], axis=1)
         rows = self._subset_rows(n, rng)
         if rows is None:
-            return [rank_codes_np(xy)], shape
-        return [rank_codes_np(xy[idx]) for idx in rows], shape
+            return [rank_codes_np(xy)], shape, cap
+        return [rank_codes_np(xy[idx]) for idx in rows], shape, cap
 
     def _subset_rows(self, n: int, rng) -> list[np.ndarray] | None:
         """Row indices of the random subsets of max_n rows that stand in for a set of n > max_n
@@ -203,9 +206,9 @@ def _side_entropy(z: np.ndarray, hint: bool | None) -> float | None:
     return float(-(p * np.log(p)).sum() + (len(counts) - 1) / (2.0 * n))
 
 
-def entropy_cap(x, y, discrete_x: bool | None, discrete_y: bool | None, constant_columns: str = "error"):
-    """The smallest entropy of a discrete side (an upper bound on I(X; Y)), or None."""
-    x, y = check_pair(x, y, constant_columns)
+def entropy_cap(x: np.ndarray, y: np.ndarray, discrete_x: bool | None, discrete_y: bool | None):
+    """The smallest entropy of a discrete side of a validated pair x (N, dx), y (N, dy) (an upper
+    bound on I(X; Y)), or None."""
     caps = [h for h in (_side_entropy(x, discrete_x), _side_entropy(y, discrete_y)) if h is not None]
     return min(caps) if caps else None
 
