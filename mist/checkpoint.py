@@ -299,6 +299,11 @@ def _check_model_config(model: dict, path: Path) -> None:
             raise ValueError(f"{where} must be a finite number >= 0, got {value!r:.100}")
         elif key == "levels":
             _check_levels(value, where)
+        elif key == "hist_bins" and not (isinstance(value, list) and len(value) <= 8 and all(
+                isinstance(r, int) and not isinstance(r, bool) and 2 <= r <= 64 for r in value)):
+            raise ValueError(f"{where} must be a list of at most 8 integers in [2, 64], got {value!r:.100}")
+    if model.get("hist_bins") and model.get("arch") != "pooled":
+        raise ValueError(f"{path}: field 'model.hist_bins' is only read by arch 'pooled'")
     for key in ("width", "heads", "head_width"):
         if key in model and model[key] < 1:
             raise ValueError(f"{path}: field 'model.{key}' must be >= 1, got {model[key]}")

@@ -36,6 +36,7 @@ class ModelConfig:
     max_dim: int = 32                # row_set only: it pads X and Y to this many columns
     block_hidden: int = 0            # pooled only: hidden units per block (0: 2 x width)
     orient_signs: bool = True        # canonical column signs first: exact invariance to decreasing maps
+    hist_bins: list = field(default_factory=list)  # pooled only: rank-histogram resolutions ([]: none)
 
     def to_dict(self) -> dict:
         return asdict(self)

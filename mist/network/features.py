@@ -110,3 +110,54 @@ def logdet_feature_count(cfg: ModelConfig) -> int:
     if not cfg.pair_channels:
         return 0
     return 2 * (cfg.pair_channels + 1) + (3 if cfg.debiased_copula else 0)
+
+
+# ------------------------------------------------------------- rank histograms (cfg.hist_bins)
+# The log-det channels see dependence through correlations of learned per-cell features, which a
+# parabola, a circle or a label's ties can leave at zero. A histogram of the copula of each
+# (X column, Y column) pair sees any shape at its resolution; the head learns how far to trust it.
+def hist_feature_count(cfg: ModelConfig) -> int:
+    """Head inputs rank_histogram_features adds: max, mean and log1p(sum) over pairs, per resolution."""
+    return 3 * len(cfg.hist_bins)
+
+
+def codes_from_scores(u_BNC: torch.Tensor) -> torch.Tensor:
+    """Score codes (B, C, N) of normal scores: the exact inverse of score_table for hard-rank
+    scores (a rank r in 1..N, halves included, has score Phi^-1(r / (N + 1)) and code 2r - 2);
+    soft ranks are rounded to the nearest half rank."""
+    n = u_BNC.shape[1]
+    code = torch.round(2.0 * (n + 1) * torch.special.ndtr(u_BNC.detach().double())) - 2.0
+    return code.clamp_(0, 2 * n - 2).long().transpose(1, 2)
+
+
+def rank_histogram_features(code_BCN: torch.Tensor, dx: int, bins: list, dtype: torch.dtype) -> torch.Tensor:
+    """(B, 3 * len(bins)) from score codes (B, C, N): for each resolution R, every (X column,
+    Y column) pair's ranks go into R equal-frequency bins per axis, and the plug-in MI of the
+    R x R table, minus (R - 1)^2 / (2N) (its expectation under independence), is pooled over the
+    dx * dy pairs as its max, its mean and log1p of its positive sum. Invariant to the order of
+    samples and of each side's columns, and to swapping X and Y. Not differentiable (counts).
+    Resolutions that divide the largest one are summed from its table (floor(R p) =
+    floor(floor(M p) / (M / R))), so the samples are counted once."""
+    b, c, n = code_BCN.shape
+    rank2 = code_BCN + 2  # twice the (average) rank, 2..2N
+    tables = {}
+    for r in sorted(set(bins), reverse=True):
+        parent = next((m for m in tables if m % r == 0), None)
+        if parent is not None:
+            k = parent // r
+            tables[r] = tables[parent].view(b, dx, c - dx, r, k, r, k).sum((-3, -1))
+            continue
+        bin_BCN = (rank2 * r) // (2 * (n + 1))  # floor(R * rank / (N + 1)), in 0..R-1
+        cell_BXYN = bin_BCN[:, :dx, None, :] * r + bin_BCN[:, None, dx:, :]
+        # float32 counts are exact up to 2^24 samples
+        count = torch.zeros(b, dx, c - dx, r * r, device=code_BCN.device)
+        count.scatter_add_(-1, cell_BXYN, torch.ones(1, 1, 1, 1, device=code_BCN.device).expand_as(cell_BXYN))
+        tables[r] = count.view(b, dx, c - dx, r, r)
+    feats = []
+    for r in bins:
+        t = tables[r].double()
+        ent = lambda a, dims: torch.special.xlogy(a, a).sum(dims)  # noqa: E731  (sum of n log n)
+        mi = (ent(t, (-2, -1)) - ent(t.sum(-1), -1) - ent(t.sum(-2), -1)) / n + math.log(n)
+        mi_BP = (mi - (r - 1) ** 2 / (2.0 * n)).flatten(1)
+        feats += [mi_BP.amax(1), mi_BP.mean(1), torch.log1p(mi_BP.sum(1).clamp_min(0.0))]
+    return torch.stack(feats, dim=-1).to(dtype)

@@ -37,7 +37,8 @@ from torch import nn
 
 from mist.network.base import QuantileNet
 from mist.network.blocks import PMA
-from mist.network.features import cell_inputs, gram_features, logdet_feature_count, logdet_features, size_features
+from mist.network.features import (cell_inputs, codes_from_scores, gram_features, hist_feature_count,
+                                   logdet_feature_count, logdet_features, rank_histogram_features, size_features)
 from mist.network.normalize import score_table
 from mist.network.quantiles import QuantileHead
 
@@ -105,7 +106,8 @@ class PooledMI(QuantileNet):
         self.blocks = nn.ModuleList(PooledBlock(w, cfg.block_hidden or 2 * w) for _ in range(cfg.blocks))
         self.cell_pool = PMA(w, cfg.heads)
         self.pair_proj = nn.Linear(w, cfg.pair_channels)
-        self.head = QuantileHead(w + 4 + logdet_feature_count(cfg), cfg.head_width, cfg.levels)
+        # rank-histogram inputs come last, so a warm start from a checkpoint without them widens the head
+        self.head = QuantileHead(w + 4 + logdet_feature_count(cfg) + hist_feature_count(cfg), cfg.head_width, cfg.levels)
 
     def _scores(self, u_BNC: torch.Tensor, dx: int) -> torch.Tensor:
         b, n, c = u_BNC.shape
@@ -115,6 +117,8 @@ class PooledMI(QuantileNet):
             h_BNCW = block(h_BNCW, dx)
         feats = [self.cell_pool(h_BNCW.mean(dim=1)).squeeze(1), size_features(n, dx, c - dx, b, u_BNC.device)]
         feats += logdet_features(u_BNC, self.pair_proj(h_BNCW), dx, self.cfg)
+        if self.cfg.hist_bins:
+            feats.append(rank_histogram_features(codes_from_scores(u_BNC), dx, self.cfg.hist_bins, self.feature_dtype))
         return self.quantiles_from(feats)
 
     # ------------------------------------------------------------------ table path
@@ -155,4 +159,6 @@ class PooledMI(QuantileNet):
         g_BGCC = ((a_GBCN @ a_GBCN.transpose(-1, -2)) / n).transpose(0, 1)
         feats = [self.cell_pool(mean_BCW).squeeze(1), size_features(n, dx, c - dx, b, code_BCN.device)]
         feats += gram_features(g_BGCC, n, dx, self.cfg)
+        if self.cfg.hist_bins:
+            feats.append(rank_histogram_features(code_BCN, dx, self.cfg.hist_bins, ft))
         return self.quantiles_from(feats)
