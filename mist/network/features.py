@@ -156,8 +156,12 @@ def rank_histogram_features(code_BCN: torch.Tensor, dx: int, bins: list, dtype: 
     feats = []
     for r in bins:
         t = tables[r].double()
-        ent = lambda a, dims: torch.special.xlogy(a, a).sum(dims)  # noqa: E731  (sum of n log n)
-        mi = (ent(t, (-2, -1)) - ent(t.sum(-1), -1) - ent(t.sum(-2), -1)) / n + math.log(n)
+        mi = (_sum_nlogn(t, (-2, -1)) - _sum_nlogn(t.sum(-1), -1) - _sum_nlogn(t.sum(-2), -1)) / n + math.log(n)
         mi_BP = (mi - (r - 1) ** 2 / (2.0 * n)).flatten(1)
         feats += [mi_BP.amax(1), mi_BP.mean(1), torch.log1p(mi_BP.sum(1).clamp_min(0.0))]
     return torch.stack(feats, dim=-1).to(dtype)
+
+
+def _sum_nlogn(count: torch.Tensor, dims) -> torch.Tensor:
+    """Sum of n log n over `dims` of a table of counts (0 log 0 = 0)."""
+    return torch.special.xlogy(count, count).sum(dims)
