@@ -9,16 +9,18 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import torch
 
 from mist._validate import check_pair
-from mist.checkpoint import load_checkpoint, resolve_checkpoint, served_n_max
+from mist.checkpoint import load_checkpoint, resolve_checkpoint, served_n_max, trained_dim_max
 from mist.consistency import subsample_check
 from mist.differentiable import soft_quantiles
 from mist.network.normalize import DEFAULT_TEMPERATURE, rank_codes_np
 from mist.network.quantiles import from_z, report_mi
+from mist.reduce import principal_scores, reduced_width
 from mist.result import MIResult
 
 DEFAULT_MAX_N = 2048  # for a bare model without a checkpoint config (which states its served N)
@@ -90,8 +92,9 @@ class MIEstimator:
                     for x, y in pairs]
         groups: dict[tuple, list] = {}
         for i, (subsets, shape, _) in enumerate(prepared):
-            if subsets is not None:
-                groups.setdefault(subsets[0].shape + (shape[1],), []).append(i)
+            if subsets is not None:  # keyed by the width the network sees (after _fit_width)
+                dx_seen = reduced_width(shape[1], shape[0], self.dim_max(shape[0]))
+                groups.setdefault(subsets[0].shape + (dx_seen,), []).append(i)
         z_quantiles = {}
         for (c, n, dx), items in groups.items():
             z_quantiles.update(zip(items, self._z_of_sets([prepared[i][0] for i in items], dx, cells_per_batch)))
@@ -139,8 +142,12 @@ class MIEstimator:
         # McAllester & Stratos (2020): no distribution-free evidence for MI above ~ln N, and with
         # N <= dx + dy the sample covariance is singular: there the estimate is the prior speaking
         prior_driven = bool(n <= dx + dy or median_nats > math.log(n))
+        extra = {"prior_driven": prior_driven}
+        seen = (reduced_width(dx, n, self.dim_max(n)), reduced_width(dy, n, self.dim_max(n)))
+        if seen != (dx, dy):  # wider than trained: the network saw principal components (_fit_width)
+            extra["reduced_to"] = seen
         return MIResult(dict(zip(self.levels, q.tolist())), self.units, *shape, n_subsets=n_subsets,
-                        extra={"prior_driven": prior_driven})
+                        extra=extra)
 
     def _prepare(self, x, y, constant_columns, rng, discrete_x=None, discrete_y=None):
         """Validate, split N > max_n into random subsets, and rank each (sub)set's columns:
@@ -153,11 +160,27 @@ class MIEstimator:
         if x.shape[1] == 0 or y.shape[1] == 0:
             return None, shape, None
         cap = entropy_cap(x, y, discrete_x, discrete_y)
+        x, y = self._fit_width(x, y)
         xy = np.concatenate([x, y], axis=1)
         rows = self._subset_rows(n, rng)
         if rows is None:
             return [rank_codes_np(xy)], shape, cap
         return [rank_codes_np(xy[idx]) for idx in rows], shape, cap
+
+    def dim_max(self, n: int) -> int | None:
+        """The most columns per side the network serving n rows was trained on (None: unknown,
+        no reduction); wider sides are reduced by `_fit_width`."""
+        return trained_dim_max(self.config, min(n, self.max_n))
+
+    def _fit_width(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """x (N, dx), y (N, dy) validated -> the same, or a side wider than the trained range
+        replaced by its leading principal components (mist.reduce: a map of that side alone, so
+        independence is kept and the target becomes a lower bound of I(X; Y))."""
+        n, dim_max = len(x), self.dim_max(len(x))
+        kx, ky = reduced_width(x.shape[1], n, dim_max), reduced_width(y.shape[1], n, dim_max)
+        x = x if kx == x.shape[1] else principal_scores(x, kx)
+        y = y if ky == y.shape[1] else principal_scores(y, ky)
+        return x, y
 
     def _subset_rows(self, n: int, rng) -> list[np.ndarray] | None:
         """Row indices of the random subsets of max_n rows that stand in for a set of n > max_n
@@ -186,7 +209,18 @@ class MIEstimator:
         constant_columns included; uses soft ranks (see mist.differentiable for how this differs
         from `estimate`). Computed in the model's dtype (call `est.model.double()` for float64
         gradient checks)."""
-        return soft_quantiles(self.model, x_t, y_t, temperature, constant_columns, self.device) * UNITS[self.units]
+        q = soft_quantiles(self.model, x_t, y_t, temperature, constant_columns, self.device) * UNITS[self.units]
+        # validated by now: tensors (N, d) or (B, N, d), or (N,)
+        widths = tuple(t.shape[-1] if t.dim() > 1 else 1 for t in (x_t, y_t))
+        dim_max = self.dim_max(x_t.shape[-2] if x_t.dim() > 1 else x_t.shape[0])
+        if dim_max is not None and max(widths) > dim_max:
+            # estimate() cuts such a side to principal components (mist.reduce); a differentiable
+            # PCA of soft ranks is not built, so say that this value extrapolates
+            warnings.warn(f"x_t / y_t have {widths[0]} / {widths[1]} columns, more than the {dim_max} per side "
+                          "the network was trained on: the differentiable value extrapolates (estimate() "
+                          "reduces such sides to principal components); project wide sides first",
+                          UserWarning, stacklevel=2)
+        return q
 
     def mi(self, x_t: torch.Tensor, y_t: torch.Tensor, temperature: float = DEFAULT_TEMPERATURE,
            constant_columns: str = "error") -> torch.Tensor:

@@ -87,10 +87,12 @@ def independence_test(estimator, x, y, n_permutations: int = 200, seed: int | No
     b_perm = int(n_permutations)
     seed = estimator.seed if seed is None else int(seed)
     x, y = check_pair(x, y, constant_columns)
+    shape = (len(x), x.shape[1], y.shape[1])  # as given; the network may see fewer columns:
+    x, y = estimator._fit_width(x, y)          # a map of each side alone, so the test stays exact
     n, dx, dy = len(x), x.shape[1], y.shape[1]
     permuted = "x" if dx < dy else "y"  # re-ranking (N > max_n) costs per permuted column
     if dx == 0 or dy == 0:
-        zero = estimator._result(None, (n, dx, dy), 0)
+        zero = estimator._result(None, shape, 0)
         return IndependenceResult(1.0, zero, 0.0, np.zeros(b_perm), b_perm, seed, permuted)
 
     rng = np.random.default_rng(seed)
@@ -121,6 +123,6 @@ def independence_test(estimator, x, y, n_permutations: int = 200, seed: int | No
             z_obs = z_BK[0]
         stats.append(from_z(z_BK[:, k_median]).numpy() * UNITS[estimator.units])
     t_all = np.concatenate(stats)
-    estimate = estimator._result(z_obs, (n, dx, dy), len(subsets))
+    estimate = estimator._result(z_obs, shape, len(subsets))
     return IndependenceResult(permutation_p_value(t_all[0], t_all[1:]), estimate, float(t_all[0]), t_all[1:],
                               b_perm, seed, permuted)

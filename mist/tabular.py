@@ -27,6 +27,7 @@ from mist._frames import frame_library, to_array
 from mist._validate import as_2d, check_samples
 from mist.estimator import CODE_CELLS_PER_CHUNK, MIEstimator
 from mist.network.normalize import rank_codes_np
+from mist.reduce import principal_scores, reduced_width
 
 
 
@@ -83,6 +84,22 @@ def _blocks(names: list[str], columns, groups) -> tuple[list[str], list[list[int
     return [names[j] for j in idx], [[j] for j in idx]
 
 
+def _fit_block_widths(estimator, table: np.ndarray, blocks: list[list[int]]):
+    """Blocks wider than the trained range are replaced, as estimate() replaces such a side, by
+    their leading principal components, appended to the table as new columns (mist.reduce)."""
+    n, dim_max = len(table), estimator.dim_max(len(table))
+    extra, out = [], []
+    for b in blocks:
+        k = reduced_width(len(b), n, dim_max)
+        if k == len(b):
+            out.append(b)
+            continue
+        start = table.shape[1] + sum(e.shape[1] for e in extra)
+        extra.append(principal_scores(table[:, b], k))
+        out.append(list(range(start, start + k)))
+    return (np.hstack([table, *extra]) if extra else table), out
+
+
 def block_pairs_mi(estimator, table: np.ndarray, blocks: list[list[int]], pairs: list[tuple[int, int]],
                    level: float = 0.9, progress: bool | None = None, cells_per_batch: int = 2**16,
                    desc: str = "MI pairs") -> np.ndarray:
@@ -103,6 +120,7 @@ def block_pairs_mi(estimator, table: np.ndarray, blocks: list[list[int]], pairs:
     n = len(table)
     keep = np.ptp(table, axis=0) > 0
     blocks = [[j for j in b if keep[j]] for b in blocks]
+    table, blocks = _fit_block_widths(estimator, table, blocks)
     used = sorted({j for b in blocks for j in b})
     slot = {j: k for k, j in enumerate(used)}  # table column -> row of the code arrays
     rows = estimator._subset_rows(n, np.random.default_rng(estimator.seed))

@@ -84,3 +84,19 @@ def test_structured_factors_reach_targets_or_stop_short_exactly():
         rng = np.random.default_rng(seed)
         d = random_structured(rng, int(rng.integers(1, 65)), int(rng.integers(1, 65)), structure="factors")
         assert np.isfinite(d.mi) and d.mi > 0
+
+
+def test_pooled_mix_sets_how_often_functional_sides_are_mixed():
+    """pooled_mix={"none": 1} leaves every functional set coordinate-aligned (no side map); the
+    default (uniform over the mixes) mixes some of them."""
+    from mist.data.prior import sample_distribution
+    from mist.data.transforms import Transformed
+
+    def mixed_share(cfg):
+        rng = np.random.default_rng(0)
+        draws = [sample_distribution(cfg, rng, 3, 2)[0] for _ in range(30)]
+        return np.mean([isinstance(d, Transformed) for d in draws])
+
+    only_functional = {"functional": 1.0}
+    assert mixed_share(PriorConfig(families=only_functional, pooled_mix={"none": 1.0})) == 0.0
+    assert mixed_share(PriorConfig(families=only_functional)) > 0.3

@@ -63,6 +63,7 @@ def test_workers_shard_the_same_sequence():
     (dict(dim_min=0), "dim_min"), (dict(n_min=1), "n_min"), (dict(n_min=50, n_max=10), "n_min"),
     (dict(families={"nope": 1.0}), "unknown family"), (dict(families={"gaussian": -1.0}), "weights"),
     (dict(transforms={"twist": 1.0}), "unknown transform"), (dict(low_mi_max=-1.0), "low_mi_max"),
+    (dict(pooled_mix={"shear": 1.0}), "pooled_mix"), (dict(pooled_mix={"none": 0.0}), "pooled_mix"),
 ])
 def test_invalid_prior(bad, match):
     with pytest.raises(ValueError, match=match):

@@ -25,6 +25,7 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 TINY_ARGS = {
     "bench_extended": ["--batches", "1", "--suites", "structured"],
     "bench_generator": ["--seconds", "0.05"],
+    "bench_independent": ["--reps", "1", "--n", "16", "64", "--dims", "1", "4", "--marginal", "t3"],
     "bench_tabular": ["--sections", "size", "--size-reps", "2", "--size-n", "16", "--size-d", "1",
                       "--size-perms", "3", "--wide", "0"],
     "bench_train": ["--width", "8", "--reps", "1", "--shapes", "64:2:4", "128:6:2"],

@@ -64,6 +64,9 @@ class PriorConfig:
     high_mi_max: float = 40.0      # the rest is uniform on [low_mi_max, high_mi_max]
     max_pair_mi: float = 4.0       # no single coordinate pair carries more than this
     variant: str = "in"            # "held_out": the extended families' held-out sub-kinds (suites only)
+    # weights of the side mixes (mist.data.lifting.MIXES) for the continuous extended families;
+    # None: uniform, drawn as the frozen functional suite was drawn (its numbers stay the same)
+    pooled_mix: dict | None = None
 
     def validate(self, split: str = "train") -> None:
         if not 2 <= self.n_min <= self.n_max:
@@ -81,6 +84,11 @@ class PriorConfig:
             raise ValueError("need 0 <= low_mi_share <= 1 and 0 < low_mi_max <= high_mi_max")
         if self.variant not in ("in", "held_out"):
             raise ValueError(f"variant must be 'in' or 'held_out', got {self.variant!r}")
+        if self.pooled_mix is not None:
+            unknown = set(self.pooled_mix) - set(L.MIXES)
+            if unknown or any(w < 0 for w in self.pooled_mix.values()) or sum(self.pooled_mix.values()) <= 0:
+                raise ValueError(f"pooled_mix must map mixes {list(L.MIXES)} to weights >= 0 with a positive "
+                                 f"sum, got {dict(self.pooled_mix)}")
         check_prior_for_split(self.families, self.transforms, split, self.variant)
 
 
@@ -206,7 +214,12 @@ def _pooled(kind: str, mix: bool):
         if not parts:
             parts = P.draw_parts("functional", split, cfg.variant, 1, 1, rng)
         base = parts[0] if len(parts) == 1 else O.Product(parts)
-        side_mix = L.MIXES[rng.integers(len(L.MIXES))] if mix else "none"
+        if not mix:
+            side_mix = "none"
+        elif cfg.pooled_mix is None:
+            side_mix = L.MIXES[rng.integers(len(L.MIXES))]
+        else:
+            side_mix = _pick(cfg.pooled_mix, rng)
         return L.lift(base, dx, dy, rng, side_mix), kind
     return build
 
