@@ -62,6 +62,16 @@ def test_discrete_columns_orient_too():
 
 
 def test_old_checkpoints_keep_unoriented_scores(tmp_path):
-    from mist.checkpoint import read_config
-    cfg = read_config("checkpoints/mist-default/expert1")
-    assert cfg["model"]["orient_signs"] is False
+    """A config written before orient_signs existed (no such key) loads unoriented, as trained."""
+    import json
+
+    from mist.checkpoint import load_checkpoint, save_checkpoint
+    from mist.network.config import ModelConfig, build_model
+    cfg = ModelConfig(width=8, heads=2, blocks=1, n_inducing=2, pair_channels=2, head_width=16)
+    save_checkpoint(build_model(cfg), cfg, tmp_path / "old")
+    path = tmp_path / "old" / "config.json"
+    config = json.loads(path.read_text())
+    del config["model"]["orient_signs"]
+    path.write_text(json.dumps(config))
+    model, loaded = load_checkpoint(tmp_path / "old")
+    assert loaded["model"]["orient_signs"] is False and model.cfg.orient_signs is False

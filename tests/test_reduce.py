@@ -42,14 +42,20 @@ def test_principal_scores_are_invariant_to_monotone_maps_and_follow_row_order():
 
 
 def test_shipped_trained_range_is_recorded(est):
-    assert trained_dim_max(est.config, 500) == 32
+    """Every expert records its prior's widest side; a routed checkpoint answers per N."""
+    experts = est.config["expert_configs"]
+    widths = [c["training"]["config"]["data"]["prior"].get("dim_max", 32) for c in experts]
+    assert trained_dim_max(est.config, 8) == widths[0]
+    assert trained_dim_max(est.config, 2048) == widths[-1]
+    assert est.dim_max(100_000) == widths[-1]  # above max_n: the subsets' expert
 
 
 def test_wide_independent_data_gets_an_interval_at_zero(est):
     """Before the reduction: N=200, 150 + 100 independent columns gave 24 nats [21, 31]."""
     rng = np.random.default_rng(3)
     r = est.estimate(rng.standard_normal((200, 150)), rng.standard_normal((200, 100)))
-    assert r.extra["reduced_to"] == (32, 32) and (r.dx, r.dy) == (150, 100)
+    k = reduced_width(150, 200, est.dim_max(200))
+    assert r.extra["reduced_to"] == (k, k) and (r.dx, r.dy) == (150, 100)
     assert r.interval(0.9)[0] <= 0.05 and r.mi < 0.5, r
 
 
@@ -61,7 +67,8 @@ def test_wide_dependent_data_is_still_seen(est):
     x = z @ rng.standard_normal((3, 200)) + 0.3 * rng.standard_normal((400, 200))
     y = z @ rng.standard_normal((3, 100)) + 0.3 * rng.standard_normal((400, 100))
     r = est.estimate(x, y)
-    assert r.extra["reduced_to"] == (32, 32)
+    k = est.dim_max(400)
+    assert r.extra["reduced_to"] == (k, k)
     assert r.mi > 3.0, r
 
 
@@ -72,7 +79,7 @@ def test_mixed_widths_batch_like_single_estimates(est):
     many = est.estimate_many(pairs)
     for (x, y), r in zip(pairs, many):
         assert r.quantiles == est.estimate(x, y).quantiles
-    assert many[0].extra["reduced_to"] == (32, 2) and "reduced_to" not in many[1].extra
+    assert many[0].extra["reduced_to"] == (est.dim_max(150), 2) and "reduced_to" not in many[1].extra
 
 
 def test_independence_test_on_wide_data_keeps_its_shape(est):
@@ -80,14 +87,15 @@ def test_independence_test_on_wide_data_keeps_its_shape(est):
     res = est.independence_test(rng.standard_normal((120, 60)), rng.standard_normal((120, 3)),
                                 n_permutations=19, seed=0)
     assert 0 < res.p_value <= 1
-    assert res.estimate.dx == 60 and res.estimate.extra["reduced_to"] == (29, 3)
+    assert res.estimate.dx == 60 and res.estimate.extra["reduced_to"] == (min(est.dim_max(120), 29), 3)
 
 
 def test_differentiable_path_warns_beyond_the_trained_width(est):
     import torch
     g = torch.Generator().manual_seed(0)
-    with pytest.warns(UserWarning, match="more than the 32 per side"):
-        est.mi(torch.randn(100, 40, generator=g), torch.randn(100, 2, generator=g))
+    wide = est.dim_max(100) + 8
+    with pytest.warns(UserWarning, match=f"more than the {wide - 8} per side"):
+        est.mi(torch.randn(100, wide, generator=g), torch.randn(100, 2, generator=g))
 
 
 def test_mi_matrix_groups_wider_than_trained_match_estimate(est):
@@ -99,5 +107,5 @@ def test_mi_matrix_groups_wider_than_trained_match_estimate(est):
     data = np.hstack([a, b])
     m = mi_matrix(data, groups={"a": list(range(40)), "b": [40, 41, 42]}, estimator=est, progress=False)
     r = est.estimate(a, b)
-    assert r.extra["reduced_to"] == (32, 3)
+    assert r.extra["reduced_to"] == (est.dim_max(150), 3)
     np.testing.assert_allclose(m.mi[0, 1], r.mi, rtol=1e-6)
