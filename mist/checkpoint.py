@@ -384,16 +384,10 @@ def served_n_max(config: dict) -> int:
 RECORD_DEFAULT_DIM_MAX = 32
 
 
-def trained_dim_max(config: dict, n: int) -> int | None:
-    """The most columns per side that the network(s) serving n rows were trained on (the smallest
-    among the experts a routed checkpoint blends at n); None when no training record says."""
-    if "expert_configs" in config:
-        specs, blend = config["experts"], float(config.get("blend", 1.0))
-        starts = [s["n_min"] for s in specs] + [float("inf")]
-        dims = [trained_dim_max(sub, n) for i, sub in enumerate(config["expert_configs"])
-                if starts[i] / blend <= n < starts[i + 1] * blend]
-        dims = [d for d in dims if d is not None]
-        return min(dims) if dims else None
+def trained_dim_max(config: dict) -> int | None:
+    """The most columns per side that a single network's prior drew (its training record);
+    None when the config has no training record. (Routed checkpoints: MIEstimator.dim_max asks
+    each expert the router blends at N.)"""
     if not isinstance(config.get("training"), dict):
         return None
     return int(training_prior(config).get("dim_max", RECORD_DEFAULT_DIM_MAX))

@@ -93,8 +93,7 @@ class MIEstimator:
         groups: dict[tuple, list] = {}
         for i, (subsets, shape, _) in enumerate(prepared):
             if subsets is not None:  # keyed by the width the network sees (after _fit_width)
-                dx_seen = reduced_width(shape[1], shape[0], self.dim_max(shape[0]))
-                groups.setdefault(subsets[0].shape + (dx_seen,), []).append(i)
+                groups.setdefault(subsets[0].shape + (self._seen_widths(*shape)[0],), []).append(i)
         z_quantiles = {}
         for (c, n, dx), items in groups.items():
             z_quantiles.update(zip(items, self._z_of_sets([prepared[i][0] for i in items], dx, cells_per_batch)))
@@ -143,7 +142,7 @@ class MIEstimator:
         # N <= dx + dy the sample covariance is singular: there the estimate is the prior speaking
         prior_driven = bool(n <= dx + dy or median_nats > math.log(n))
         extra = {"prior_driven": prior_driven}
-        seen = (reduced_width(dx, n, self.dim_max(n)), reduced_width(dy, n, self.dim_max(n)))
+        seen = self._seen_widths(n, dx, dy)
         if seen != (dx, dy):  # wider than trained: the network saw principal components (_fit_width)
             extra["reduced_to"] = seen
         return MIResult(dict(zip(self.levels, q.tolist())), self.units, *shape, n_subsets=n_subsets,
@@ -168,16 +167,26 @@ class MIEstimator:
         return [rank_codes_np(xy[idx]) for idx in rows], shape, cap
 
     def dim_max(self, n: int) -> int | None:
-        """The most columns per side the network serving n rows was trained on (None: unknown,
-        no reduction); wider sides are reduced by `_fit_width`."""
-        return trained_dim_max(self.config, min(n, self.max_n))
+        """The most columns per side the network serving n rows was trained on: for a routed
+        checkpoint the smallest among the experts its router blends at n (None: unknown, no
+        reduction); wider sides are reduced by `_fit_width`."""
+        n = min(n, self.max_n)
+        expert_configs = self.config.get("expert_configs")
+        if expert_configs is None:
+            return trained_dim_max(self.config)
+        dims = [d for i, _ in self.model.weights(n) if (d := trained_dim_max(expert_configs[i])) is not None]
+        return min(dims) if dims else None
+
+    def _seen_widths(self, n: int, dx: int, dy: int) -> tuple[int, int]:
+        """The columns per side the network sees for a set of shape (n, dx, dy) (mist.reduce)."""
+        dim_max = self.dim_max(n)
+        return reduced_width(dx, n, dim_max), reduced_width(dy, n, dim_max)
 
     def _fit_width(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """x (N, dx), y (N, dy) validated -> the same, or a side wider than the trained range
         replaced by its leading principal components (mist.reduce: a map of that side alone, so
         independence is kept and the target becomes a lower bound of I(X; Y))."""
-        n, dim_max = len(x), self.dim_max(len(x))
-        kx, ky = reduced_width(x.shape[1], n, dim_max), reduced_width(y.shape[1], n, dim_max)
+        kx, ky = self._seen_widths(len(x), x.shape[1], y.shape[1])
         x = x if kx == x.shape[1] else principal_scores(x, kx)
         y = y if ky == y.shape[1] else principal_scores(y, ky)
         return x, y

@@ -45,8 +45,10 @@ def test_shipped_trained_range_is_recorded(est):
     """Every expert records its prior's widest side; a routed checkpoint answers per N."""
     experts = est.config["expert_configs"]
     widths = [c["training"]["config"]["data"]["prior"].get("dim_max", 32) for c in experts]
-    assert trained_dim_max(est.config, 8) == widths[0]
-    assert trained_dim_max(est.config, 2048) == widths[-1]
+    assert [trained_dim_max(c) for c in experts] == widths
+    assert est.dim_max(8) == widths[0]
+    assert est.dim_max(2048) == widths[-1]
+    assert est.dim_max(128) == min(widths)  # the blending window: both experts
     assert est.dim_max(100_000) == widths[-1]  # above max_n: the subsets' expert
 
 
