@@ -129,6 +129,18 @@ class MIEstimator:
         # subsets of one dataset: average their MI quantile functions
         return torch.stack([from_z(out[rows[b]]).mean(dim=0).log1p() for b in range(len(sets))])
 
+    def _z_of_column_pairs(self, codes_SCN: list, i_P: np.ndarray, j_P: np.ndarray) -> torch.Tensor:
+        """z-quantiles (P, K) as _z_of_sets, of the 1 + 1 sets (column i_P[p], column j_P[p]) of
+        one table given as score codes, one (C, n) int64 array per random subset: the network's
+        forward_column_pairs, which shares each column's work across its pairs (mist.tabular)."""
+        used, inverse = np.unique(np.concatenate([i_P, j_P]), return_inverse=True)
+        i_t, j_t = (torch.from_numpy(v).to(self.device) for v in np.split(inverse, 2))
+        with torch.inference_mode():
+            outs = [self.model.forward_column_pairs(torch.from_numpy(np.ascontiguousarray(c[used])).to(self.device),
+                                                    i_t, j_t).cpu().double() for c in codes_SCN]
+        # subsets of one dataset: average their MI quantile functions, as _z_of_sets
+        return from_z(outs[0]).log1p() if len(outs) == 1 else torch.stack([from_z(o) for o in outs]).mean(0).log1p()
+
     def _result(self, z_K, shape: tuple, n_subsets: int) -> MIResult:
         """z-quantiles (K,) -> MIResult in self.units for a dataset of shape (N, dx, dy);
         z_K None means a constant side: MI exactly 0."""

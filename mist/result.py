@@ -10,6 +10,21 @@ import numpy as np
 LEVEL_TOLERANCE = 1e-9
 
 
+def quantile_at(q_PK: np.ndarray, levels, level: float) -> np.ndarray:
+    """(P,) quantile at `level` of P rows of quantiles q_PK at the increasing `levels` (K,): a
+    stored level exactly (also when `level` differs from it only by float rounding), else linear
+    interpolation between the two stored levels around it. MIResult.quantile for many at once."""
+    levels = np.asarray(levels, dtype=float)
+    k = int(np.argmin(np.abs(levels - level)))
+    if abs(levels[k] - level) <= LEVEL_TOLERANCE:
+        return q_PK[:, k].astype(float)
+    if not levels[0] <= level <= levels[-1]:
+        raise ValueError(f"level {level} outside the predicted range [{levels[0]}, {levels[-1]}]")
+    hi = int(np.searchsorted(levels, level))
+    w = (level - levels[hi - 1]) / (levels[hi] - levels[hi - 1])
+    return (1 - w) * q_PK[:, hi - 1] + w * q_PK[:, hi]
+
+
 @dataclass
 class MIResult:
     """MI quantiles of one dataset. Values are in `units` ("nats" or "bits").
@@ -46,12 +61,7 @@ class MIResult:
         """The quantile at `level`: a stored level exactly (also when `level` differs from it only
         by float rounding, as (1 - 0.95) / 2 does from 0.025), else linear interpolation."""
         levels = sorted(self.quantiles)
-        near = min(levels, key=lambda lv: abs(lv - level))
-        if abs(near - level) <= LEVEL_TOLERANCE:
-            return float(self.quantiles[near])
-        if not levels[0] <= level <= levels[-1]:
-            raise ValueError(f"level {level} outside the predicted range [{levels[0]}, {levels[-1]}]")
-        return float(np.interp(level, levels, [self.quantiles[lv] for lv in levels]))
+        return float(quantile_at(np.array([[self.quantiles[lv] for lv in levels]]), levels, level)[0])
 
     def interval(self, level: float = 0.9) -> tuple[float, float]:
         """Central interval with the given coverage, e.g. 0.9 -> (q0.05, q0.95)."""

@@ -25,9 +25,11 @@ import numpy as np
 
 from mist._frames import frame_library, to_array
 from mist._validate import as_2d, check_samples
-from mist.estimator import CODE_CELLS_PER_CHUNK, MIEstimator
+from mist.estimator import CODE_CELLS_PER_CHUNK, UNITS, MIEstimator
 from mist.network.normalize import rank_codes_np
+from mist.network.quantiles import report_mi
 from mist.reduce import principal_scores, reduced_width
+from mist.result import quantile_at
 
 
 
@@ -136,18 +138,21 @@ def block_pairs_mi(estimator, table: np.ndarray, blocks: list[list[int]], pairs:
                delay=0 if progress else 2.0, leave=False)
     bar.update(len(pairs) - sum(len(v) for v in by_shape.values()))
     for (dx, dy), items in by_shape.items():
-        chunk = max(1, CODE_CELLS_PER_CHUNK // ((dx + dy) * len(codes_SCN) * codes_SCN[0].shape[1]))
+        one_one = (dx, dy) == (1, 1)  # column against column: the network shares each column's work
+        cells = CODE_CELLS_PER_CHUNK * (4 if one_one else 1)  # a 1 + 1 chunk stores only pair indices
+        chunk = max(1, cells // ((dx + dy) * len(codes_SCN) * codes_SCN[0].shape[1]))
         for start in range(0, len(items), chunk):
             part = items[start:start + chunk]
-            sets = []
-            for p in part:
-                a, b = pairs[p]
-                cols = [slot[j] for j in blocks[a] + blocks[b]]
-                sets.append([c[cols] for c in codes_SCN])
-            z_PK = estimator._z_of_sets(sets, dx, cells_per_batch)
-            for p, z_K in zip(part, z_PK):
-                r = estimator._result(z_K, (n, dx, dy), len(codes_SCN))
-                out[p] = (r.mi, r.quantile(lo_q), r.quantile(hi_q))
+            if one_one:
+                i_P, j_P = (np.array([slot[blocks[pairs[p][k]][0]] for p in part]) for k in (0, 1))
+                z_PK = estimator._z_of_column_pairs(codes_SCN, i_P, j_P)
+            else:
+                sets = [[c[[slot[j] for j in blocks[pairs[p][0]] + blocks[pairs[p][1]]]] for c in codes_SCN]
+                        for p in part]
+                z_PK = estimator._z_of_sets(sets, dx, cells_per_batch)
+            # what estimator._result(z_K, ...) gives, for the whole chunk at once
+            q_PK = report_mi(z_PK).numpy() * UNITS[estimator.units]
+            out[part] = np.stack([quantile_at(q_PK, estimator.levels, lv) for lv in (0.5, lo_q, hi_q)], 1)
             bar.update(len(part))
     bar.close()
     return out

@@ -199,3 +199,39 @@ def test_forward_codes_falls_back_beyond_one_pooled_block():
     with torch.inference_mode():
         xy = torch.cat([x, y], dim=-1)
         torch.testing.assert_close(m.forward_codes(rank_codes(xy), 3), m.forward_scores(rank_gauss(xy), 3), atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("kind", ["pooled", "pooled_hist_float64", "pooled_unoriented", "pooled_2_blocks",
+                                  "two_axis", "routed"])
+def test_column_pairs_equal_the_stacked_sets(kind):
+    """forward_column_pairs (the MI-matrix path) is forward_codes of each (column i, column j) set;
+    the data has ties, a decreasing map of a column and a parabola, so the columns' canonical signs
+    differ from pair to pair and both signs of a column are used."""
+    torch.manual_seed(0)
+    pooled = dict(SMALL, arch="pooled", block_hidden=4)
+    configs = {"pooled": ModelConfig(**pooled, hist_bins=[2, 4, 5]),
+               "pooled_hist_float64": ModelConfig(**pooled, hist_bins=[4], gram_dtype="float64"),
+               "pooled_unoriented": ModelConfig(**pooled, orient_signs=False),
+               "pooled_2_blocks": ModelConfig(**{**pooled, "blocks": 2}),
+               "two_axis": ModelConfig(**SMALL, arch="two_axis")}
+    if kind == "routed":
+        from mist.network.routed import RoutedMI
+        model = RoutedMI([build_model(configs["two_axis"]), build_model(configs["pooled"])], [8, 40], blend=1.5)
+    else:
+        model = build_model(configs[kind])
+    model.eval()
+    g = torch.Generator().manual_seed(1)
+    t = torch.randn(50, 6, generator=g)
+    t[:, 1] = -t[:, 0].pow(3)                              # decreasing map of column 0
+    t[:, 2] = t[:, 0].square() + 0.1 * torch.randn(50, generator=g)
+    t[:, 3] = torch.round(2 * t[:, 3])                     # ties
+    code_CN = rank_codes(t.unsqueeze(0))[0]
+    i_P, j_P = torch.triu_indices(6, 6, 1)
+    i_P, j_P = torch.cat([i_P, j_P]), torch.cat([j_P, i_P])  # both orders: X and Y are not interchangeable
+    with torch.inference_mode():
+        stacked = model.forward_codes(torch.stack([code_CN[i_P], code_CN[j_P]], 1), 1)
+        torch.testing.assert_close(model.forward_column_pairs(code_CN, i_P, j_P), stacked, atol=1e-5, rtol=1e-5)
+    if kind == "pooled":  # some column is negated in some pair and not in another
+        ix_P, _ = model._oriented_rows(code_CN, i_P, j_P)
+        flipped = ix_P >= 6
+        assert flipped.any() and not flipped.all()

@@ -3,6 +3,7 @@
   forward(x_BNX, y_BNY, soft_ranks)  raw data; hard ranks go through forward_codes
   forward_scores(u_BNC, dx)          normal scores (normalize.py)
   forward_codes(code_BCN, dx)        score codes (normalize.score_table), the estimator's input
+  forward_column_pairs(code_CN, i_P, j_P)  the same for many 1 + 1 column pairs of one table
 
 Both turn each column to its canonical sign first (cfg.orient_signs, normalize.orient_codes),
 then call the design's `_scores` (every design) or `_codes` (a design with a faster table path).
@@ -55,6 +56,14 @@ class QuantileNet(nn.Module):
         """The same from score codes (normalize.score_table): (B, C, N) int64 -> (B, K).
         Differentiable w.r.t. the weights (training uses it), not the data."""
         return self._codes(orient_codes(code_BCN) if self.cfg.orient_signs else code_BCN, dx)
+
+    def forward_column_pairs(self, code_CN: torch.Tensor, i_P: torch.Tensor, j_P: torch.Tensor) -> torch.Tensor:
+        """forward_codes of the P one-column-per-side sets (column i_P[p] as X, j_P[p] as Y) of one
+        table's score codes code_CN (C, N) int64 -> (P, K). The MI-matrix path: a design may share
+        each column's work across its pairs (PooledMI does); this default stacks the pairs."""
+        step = max(1, 2**16 // (2 * code_CN.shape[-1]))
+        return torch.cat([self.forward_codes(torch.stack([code_CN[i_P[k:k + step]], code_CN[j_P[k:k + step]]], 1), 1)
+                          for k in range(0, len(i_P), step)])
 
     def _scores(self, u_BNC: torch.Tensor, dx: int) -> torch.Tensor:
         raise NotImplementedError

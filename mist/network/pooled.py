@@ -121,6 +121,79 @@ class PooledMI(QuantileNet):
             feats.append(rank_histogram_features(codes_from_scores(u_BNC), dx, self.cfg.hist_bins, self.feature_dtype))
         return self.quantiles_from(feats)
 
+    # ------------------------------------------------------------------ column pairs
+    def forward_column_pairs(self, code_CN: torch.Tensor, i_P: torch.Tensor, j_P: torch.Tensor,
+                             cells_per_pass: int = 2**18) -> torch.Tensor:
+        """forward_codes of the 1 + 1 sets (column i_P[p], column j_P[p]) of one table -> (P, K),
+        equal up to float rounding. With one column per side a block's context is linear in the
+        two cells (the row means are the cells themselves), so everything that depends on one
+        column (its gathered table rows, its column mean; in both signs, for orient_signs) is
+        computed once per column, and each pair only adds, rectifies and forms its 2 x 2 Gram
+        matrices, in passes of about cells_per_pass cells (cache-sized: larger passes are slower).
+        F below indexes a column in one of its two signs: F = 2C rows, the mirrored ones last."""
+        if len(self.blocks) != 1:
+            return super().forward_column_pairs(code_CN, i_P, j_P)
+        c, n = code_CN.shape
+        ft, dev, block = self.feature_dtype, code_CN.device, self.blocks[0]
+        code_FN = torch.cat([code_CN, (2 * n - 2) - code_CN])
+        ix_P, iy_P = self._oriented_rows(code_CN, i_P, j_P) if self.cfg.orient_signs else (i_P, j_P)
+        u_T = score_table(n).to(dev, ft)
+        h_TW = self.cell_embed(cell_inputs(u_T))
+        hist_FT = torch.zeros(2 * c, len(u_T), dtype=ft, device=dev)
+        hist_FT.scatter_add_(1, code_FN, torch.full_like(hist_FT[:, :1], 1.0 / n).expand(-1, n))
+        a_TW = block.ln(h_TW)
+        col_FU = (hist_FT @ a_TW) @ block.column.weight.T + block.cell.bias
+
+        def rows(t_TF):  # (T, F') table -> (F', F, N): every column's cells, in both signs
+            return t_TF.T.contiguous().index_select(1, code_FN.reshape(-1)).view(-1, 2 * c, n)
+
+        own_UFN = rows(a_TW @ (block.cell.weight + block.own_block.weight).T) + col_FU.T.unsqueeze(-1)
+        other_UFN = rows(a_TW @ block.other_block.weight.T)
+        proj_PW = self.pair_proj.weight
+        gram_GFN = rows(torch.cat([u_T.unsqueeze(-1), self.pair_proj(h_TW) + proj_PW @ block.out.bias], -1))
+        mean_FW = hist_FT @ h_TW
+        mix_GU = proj_PW @ block.out.weight
+        gram_dtype = getattr(torch, self.cfg.gram_dtype)
+
+        def pass_of(ix_P, iy_P):  # pair p: X cells are row ix_P[p] of the F axis, Y cells row iy_P[p]
+            means, cells = [], []
+            for me, other in ((ix_P, iy_P), (iy_P, ix_P)):
+                r_UPN = own_UFN.index_select(1, me).add_(other_UFN.index_select(1, other)).relu_()
+                means.append(mean_FW[me] + block.out(r_UPN.mean(-1).T))
+                a_GPN = gram_GFN.index_select(1, me)
+                a_GPN[1:].view(len(a_GPN) - 1, -1).addmm_(mix_GU, r_UPN.view(len(r_UPN), -1))
+                cells.append(a_GPN.to(gram_dtype))
+            ax_GPN, ay_GPN = cells
+            # a 2 x 2 Gram matrix per channel: three dot products over the samples
+            vecdot = torch.linalg.vecdot
+            xx, yy, xy = vecdot(ax_GPN, ax_GPN), vecdot(ay_GPN, ay_GPN), vecdot(ax_GPN, ay_GPN)
+            g_PGCC = torch.stack([torch.stack([xx, xy], -1), torch.stack([xy, yy], -1)], -2).transpose(0, 1) / n
+            feats = [self.cell_pool(torch.stack(means, 1)).squeeze(1), size_features(n, 1, 1, len(ix_P), dev)]
+            feats += gram_features(g_PGCC, n, 1, self.cfg)
+            if self.cfg.hist_bins:
+                code_PCN = torch.stack([code_FN[ix_P], code_FN[iy_P]], 1)
+                feats.append(rank_histogram_features(code_PCN, 1, self.cfg.hist_bins, ft))
+            return self.quantiles_from(feats)
+
+        step = max(1, cells_per_pass // (2 * n))
+        return torch.cat([pass_of(ix_P[k:k + step], iy_P[k:k + step]) for k in range(0, len(ix_P), step)])
+
+    @staticmethod
+    def _oriented_rows(code_CN: torch.Tensor, i_P: torch.Tensor, j_P: torch.Tensor):
+        """Rows of the two-sign column stack (F = 2C) for each pair's X and Y: the column, or its
+        mirror (+C) where orient_codes would negate it in the set (column i, column j)."""
+        c, n = code_CN.shape
+        table = score_table(n)
+        u_CN = (0.5 * (table - table.flip(0))).to(code_CN.device)[code_CN]
+        v_CN = u_CN.square() - 1.0
+        # _orientation_BC's t of a cell, sum_n u_n (v_n + v'_n) with v = u^2 - 1 over the set's two
+        # cells, split into the column's own term and a dot product with the other column
+        own_C, dot = torch.linalg.vecdot(u_CN, v_CN), torch.linalg.vecdot
+        bar = -1e-9 * n * 2
+        flip_x = own_C[i_P] + dot(u_CN[i_P], v_CN[j_P]) < bar
+        flip_y = own_C[j_P] + dot(u_CN[j_P], v_CN[i_P]) < bar
+        return i_P + c * flip_x, j_P + c * flip_y
+
     # ------------------------------------------------------------------ table path
     def _codes(self, code_BCN: torch.Tensor, dx: int) -> torch.Tensor:
         """_scores from score codes (B, C, N) int64 -> (B, K), with every cell-wise step

@@ -26,7 +26,7 @@ class RoutedMI(nn.Module):
     A convex combination of non-crossing quantile vectors is non-crossing.
 
     Same interface as a single network: forward(x_BNX, y_BNY, soft_ranks), forward_scores(u_BNC,
-    dx) and forward_codes(code_BCN, dx) -> (B, K) z-quantiles, and `levels` (identical for every
+    dx), forward_codes(code_BCN, dx) -> (B, K) z-quantiles and forward_column_pairs, and `levels` (identical for every
     expert).
     """
 
@@ -71,3 +71,6 @@ class RoutedMI(nn.Module):
 
     def forward_codes(self, code_BCN: torch.Tensor, dx: int) -> torch.Tensor:
         return self._mix(code_BCN.shape[-1], lambda e: e.forward_codes(code_BCN, dx))
+
+    def forward_column_pairs(self, code_CN: torch.Tensor, i_P: torch.Tensor, j_P: torch.Tensor) -> torch.Tensor:
+        return self._mix(code_CN.shape[-1], lambda e: e.forward_column_pairs(code_CN, i_P, j_P))
