@@ -3,6 +3,7 @@ and time vs a KSG permutation test and HSIC, and feature ranking vs scikit-learn
 
     python benchmarks/bench_tabular.py                      # every section, moderate settings
     python benchmarks/bench_tabular.py --sections size --size-reps 1000 --size-n 16,64,256,1024,4096 --size-d 1,4,16,32
+    python benchmarks/bench_tabular.py --sections size --size-reps 1000 --size-cache size.jsonl  # resumable
 
 Sections (--sections, comma-separated):
   matrix   mi_matrix of 100 columns x N=1000 (4,950 pairs) vs KSG (k=5) over the same pairs in the
@@ -28,12 +29,15 @@ Everything runs on --threads torch threads (default 1; KSG and HSIC are single-t
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import resource
 import sys
 import time
 import tracemalloc
 import zlib
 from functools import partial
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -144,18 +148,26 @@ def section_size(est, args):
         + f"; {perms} permutations per test (exact size {exact:.4f}); bar 0.05 +- 0.015")
     ns, ds = args.size_n, args.size_d
     say("marginal   N \\ dims " + "".join(f"{d:>13d}" for d in ds) + "   (rate / datasets; s per test at the largest dims)")
+    done = _load_cells(args.size_cache, weights_id(est), reps, perms, cap)
+    if done:
+        say(f"({len(done)} cells read back from {args.size_cache}, measured with the same weights and settings)")
     worst = []
-    for marginal in ("gaussian", "heavy"):
+    for marginal in args.size_marginals:
         for n in ns:
             row, secs = [], 0.0
             for d in ds:
-                rng = np.random.default_rng(seed_of(n, d, marginal))
-                t0, rej, r = time.perf_counter(), 0, 0
-                while r < reps and not (cap and r >= 100 and time.perf_counter() - t0 > cap):
-                    rej += est.independence_test(*null_pair(n, d, marginal, rng), n_permutations=perms,
-                                                 seed=r).p_value <= ALPHA
-                    r += 1
-                secs = (time.perf_counter() - t0) / r
+                key = f"{marginal}/{n}/{d}"
+                if key in done:
+                    rej, r, secs = done[key]
+                else:
+                    rng = np.random.default_rng(seed_of(n, d, marginal))
+                    t0, rej, r = time.perf_counter(), 0, 0
+                    while r < reps and not (cap and r >= 100 and time.perf_counter() - t0 > cap):
+                        rej += est.independence_test(*null_pair(n, d, marginal, rng), n_permutations=perms,
+                                                     seed=r).p_value <= ALPHA
+                        r += 1
+                    secs = (time.perf_counter() - t0) / r
+                    _save_cell(args.size_cache, weights_id(est), reps, perms, cap, key, int(rej), r, secs)
                 rate = rej / r
                 worst.append((abs(rate - 0.05) / np.sqrt(ALPHA * (1 - ALPHA) / r), abs(rate - 0.05), n, d, marginal))
                 row.append(f"{rate:.3f}/{r}")
@@ -163,6 +175,35 @@ def section_size(est, args):
     z, dev, n, d, marginal = max(worst)
     say(f"largest deviation in SE units: |rate - 0.05| = {dev:.3f} = {z:.1f} SE (N={n}, dims={d}, {marginal}); "
         f"largest |rate - 0.05|: {max(w[1] for w in worst):.3f}")
+
+
+def weights_id(est) -> str:
+    """A short fingerprint of the estimator's weights (cached cells are reused only for the same)."""
+    h = hashlib.sha256()
+    for name, t in sorted(est.model.state_dict().items()):
+        h.update(name.encode())
+        h.update(t.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()[:12]
+
+
+def _load_cells(path, wid, reps, perms, cap) -> dict:
+    """{marginal/N/dims: (rejections, datasets, s per test)} of the size cells a previous run of the
+    same weights and settings finished (--size-cache), so a stopped grid resumes where it was."""
+    if not path or not Path(path).exists():
+        return {}
+    out = {}
+    for line in Path(path).read_text().splitlines():
+        c = json.loads(line)
+        if (c["weights"], c["reps"], c["perms"], c["cap"]) == (wid, reps, perms, cap):
+            out[c["cell"]] = (c["rejections"], c["datasets"], c["seconds_per_test"])
+    return out
+
+
+def _save_cell(path, wid, reps, perms, cap, cell, rejections, datasets, secs) -> None:
+    if path:
+        with open(path, "a") as f:
+            f.write(json.dumps(dict(weights=wid, reps=reps, perms=perms, cap=cap, cell=cell, rejections=rejections,
+                                    datasets=datasets, seconds_per_test=secs)) + "\n")
 
 
 # ---------------------------------------------------------------- power
@@ -335,6 +376,10 @@ def main(argv=None):
                    help="stop a size cell after this many seconds once it has 100 datasets (0: always --size-reps)")
     p.add_argument("--size-n", type=lambda s: [int(v) for v in s.split(",")], default=[16, 64, 256, 1024, 4096])
     p.add_argument("--size-d", type=lambda s: [int(v) for v in s.split(",")], default=[1, 4, 16, 32])
+    p.add_argument("--size-marginals", type=lambda s: s.split(","), default=["gaussian", "heavy"])
+    p.add_argument("--size-cache", default=None,
+                   help="JSON-lines file: each finished size cell is appended, and a rerun with the same "
+                        "weights and settings reads it back instead of measuring again")
     p.add_argument("--power-reps", type=int, default=100)
     p.add_argument("--power-perms", type=int, default=99)
     p.add_argument("--power-n", type=lambda s: [int(v) for v in s.split(",")], default=[100, 400])

@@ -166,3 +166,31 @@ def test_bench_tabular_smoke(capsys):
         torch.set_num_threads(before)
     out = capsys.readouterr().out
     assert "ratio KSG/mist" in out and "largest deviation" in out and "HSIC" in out
+
+
+def test_bench_tabular_size_grid_resumes_from_its_cache(tmp_path, capsys):
+    """A stopped size grid loses nothing: finished cells are read back, not measured again."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_tabular.py"
+    spec = importlib.util.spec_from_file_location("bench_tabular", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    cache = tmp_path / "size.jsonl"
+    args = ["--sections", "size", "--size-reps", "2", "--size-n", "16", "--size-d", "1,2",
+            "--size-marginals", "gaussian", "--size-cache", str(cache)]
+    before = torch.get_num_threads()
+    try:
+        bench.main(args)
+        first = capsys.readouterr().out
+        assert len(cache.read_text().splitlines()) == 2
+        bench.main(args)
+        second = capsys.readouterr().out
+        bench.main([a if a != "2" else "3" for a in args])  # 3 datasets per cell: measured afresh
+    finally:
+        torch.set_num_threads(before)
+    assert "2 cells read back" in second and "read back" not in first
+    row = [line for line in first.splitlines() if line.startswith("gaussian")]
+    assert row and row[0].split()[:4] == [line for line in second.splitlines() if line.startswith("gaussian")][0].split()[:4]
+    assert len(cache.read_text().splitlines()) == 4
