@@ -7,8 +7,8 @@ little information the estimator can use; where it is much better, they do.
 
     python benchmarks/prior_only_baseline.py [--calib-batches 1500] [--imd-batches 48] [--k 400]
 
-Prints MAE on the imd sets with N < 32 for the baseline, mist (default checkpoint) and KSG, split
-by N > dx + dy (full-rank sample covariance) and N <= dx + dy.
+Prints MAE on the imd sets with N < 32 for the baseline, mist (--checkpoint, default mist-default)
+and KSG, and mist's 90% coverage, split by N > dx + dy (full-rank sample covariance) and N <= dx + dy.
 """
 
 import argparse
@@ -36,6 +36,7 @@ def main():
     ap.add_argument("--imd-batches", type=int, default=48)
     ap.add_argument("--k", type=int, default=400, help="calib sets per baseline prediction")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--checkpoint", default=None, help="checkpoint folder or shipped name (default mist-default)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
 
@@ -50,7 +51,7 @@ def main():
     ref_key, ref_mi = dims_key(np.array(dx), np.array(dy)), np.array(mi)
 
     batches = [b for b in build_suite("imd", args.imd_batches) if b["x"].shape[1] < 32]
-    ours = estimator_rows(MIEstimator.from_pretrained(), batches, "imd", "mist")
+    ours = estimator_rows(MIEstimator.from_pretrained(args.checkpoint), batches, "imd", "mist")
     ksg = estimator_rows(KSG(k=5, n_boot=0), batches, "imd", "ksg")
     t = np.array([r["true_mi"] for r in ours])
     key = dims_key(np.array([r["dx"] for r in ours]), np.array([r["dy"] for r in ours]))
@@ -65,6 +66,9 @@ def main():
         print(f"  {name:<22} {metrics.mae(e, t):>7.3f} {metrics.mae(e[full_rank], t[full_rank]):>10.3f} "
               f"{metrics.mae(e[~full_rank], t[~full_rank]):>11.3f}")
     print(f"  sets: {len(t)}, {full_rank.sum()}, {(~full_rank).sum()}")
+    lo, hi = np.array([r["q0.05"] for r in ours]), np.array([r["q0.95"] for r in ours])
+    inside = (lo <= t) & (t <= hi)
+    print(f"  mist 90% coverage     {inside.mean():>7.3f} {inside[full_rank].mean():>10.3f} {inside[~full_rank].mean():>11.3f}")
 
 
 if __name__ == "__main__":
