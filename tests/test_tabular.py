@@ -148,8 +148,8 @@ def test_cli_matrix(est, tiny_checkpoint, tmp_path, capsys):
     assert main(["matrix", str(labelled), "--columns", "a,b", "--checkpoint", str(tiny_checkpoint)]) == 0
 
 
-def test_bench_tabular_smoke(capsys):
-    """benchmarks/bench_tabular.py runs end to end at tiny settings (the real run: its docstring)."""
+def _bench_module():
+    """benchmarks/bench_tabular.py as a module (benchmarks/ is not a package)."""
     import importlib.util
     from pathlib import Path
 
@@ -157,6 +157,12 @@ def test_bench_tabular_smoke(capsys):
     spec = importlib.util.spec_from_file_location("bench_tabular", path)
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
+    return bench
+
+
+def test_bench_tabular_smoke(capsys):
+    """benchmarks/bench_tabular.py runs end to end at tiny settings (the real run: its docstring)."""
+    bench = _bench_module()
     before = torch.get_num_threads()
     try:
         bench.main(["--sections", "matrix,time,power,size", "--matrix-columns", "4", "--matrix-n", "40", "--wide", "5",
@@ -170,13 +176,7 @@ def test_bench_tabular_smoke(capsys):
 
 def test_bench_tabular_size_grid_resumes_from_its_cache(tmp_path, capsys):
     """A stopped size grid loses nothing: finished cells are read back, not measured again."""
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_tabular.py"
-    spec = importlib.util.spec_from_file_location("bench_tabular", path)
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = _bench_module()
     cache = tmp_path / "size.jsonl"
     args = ["--sections", "size", "--size-reps", "2", "--size-n", "16", "--size-d", "1,2",
             "--size-marginals", "gaussian", "--size-cache", str(cache)]
