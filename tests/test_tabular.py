@@ -1,5 +1,7 @@
 """mist.tabular (mi_matrix, MIMatrix, heatmap), DataFrame inputs (mist._frames) and `mist matrix`."""
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -194,3 +196,25 @@ def test_bench_tabular_size_grid_resumes_from_its_cache(tmp_path, capsys):
     row = [line for line in first.splitlines() if line.startswith("gaussian")]
     assert row and row[0].split()[:4] == [line for line in second.splitlines() if line.startswith("gaussian")][0].split()[:4]
     assert len(cache.read_text().splitlines()) == 4
+
+
+def test_bench_tabular_size_cell_outside_the_band_is_remeasured(tmp_path, capsys):
+    """--size-confirm: a cell outside 0.05 +- 0.015 (at 2 datasets every rate is: 0, 0.5 or 1) is
+    measured again on new datasets, cached under its own key, and judged on that measurement."""
+    bench = _bench_module()
+    cache = tmp_path / "size.jsonl"
+    args = ["--sections", "size", "--size-reps", "2", "--size-n", "16", "--size-d", "1", "--size-marginals",
+            "gaussian", "--size-cache", str(cache), "--size-confirm", "3"]
+    before = torch.get_num_threads()
+    try:
+        bench.main(args)
+        out = capsys.readouterr().out
+        bench.main(args)
+        again = capsys.readouterr().out
+    finally:
+        torch.set_num_threads(before)
+    assert "1 cell(s) outside" in out and "re-measured on 3 new datasets" in out
+    assert "bar NOT met" in out  # 3 datasets: 0, 1/3, 2/3 or 1, never inside the band
+    cells = [json.loads(line)["cell"] for line in cache.read_text().splitlines()]
+    assert cells == ["gaussian/16/1", "confirm3:gaussian/16/1"]
+    assert "2 cells read back" in again and again.count("re-measured on") == 1
