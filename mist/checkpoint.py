@@ -198,6 +198,8 @@ def read_config(folder) -> dict:
             prior = _training_prior(config.get("training"))
             config["served_n"] = [prior.get("n_min", _V1_SERVED_N[0]), prior.get("n_max", _V1_SERVED_N[1])]
     config["served_n"] = _check_served_n(config.get("served_n"), path)
+    if "regime_calibration" in config:
+        _check_regime_calibration(config["regime_calibration"], path)
     config["format_version"] = FORMAT_VERSION
     return config
 
@@ -345,6 +347,40 @@ def _check_routed(folder: Path, config: dict) -> None:
     blend = config.get("blend", 1.0)
     if not _is_real(blend) or not 1 <= blend <= 100:
         raise ValueError(f"{path}: field 'blend' must be a number in [1, 100], got {blend!r:.100}")
+
+
+REGIMES = ("reduced", "singular")  # mist.regime_calibration
+
+
+def _check_regime_calibration(value, path: Path) -> None:
+    where = f"{path}: field 'regime_calibration'"
+    if not isinstance(value, dict):
+        raise ValueError(f"{where} must be an object with 'regime', 'n_range' and 'offsets_z', got {value!r:.100}")
+    if value.get("regime") not in REGIMES:
+        raise ValueError(f"{where}.regime must be one of {list(REGIMES)}, got {value.get('regime')!r:.100}")
+    n_range = value.get("n_range")
+    if not (isinstance(n_range, list) and len(n_range) == 2 and all(
+            isinstance(v, int) and not isinstance(v, bool) for v in n_range) and 2 <= n_range[0] <= n_range[1]):
+        raise ValueError(f"{where}.n_range must be [n_min, n_max] with 2 <= n_min <= n_max, got {n_range!r:.100}")
+    offsets = value.get("offsets_z")
+    ok = isinstance(offsets, list) and 3 <= len(offsets) <= 99 and len(offsets) % 2 == 1 and all(
+        _is_real(v) and abs(v) <= 10 for v in offsets)
+    if not ok or offsets[len(offsets) // 2] != 0:
+        raise ValueError(f"{where}.offsets_z must be an odd-length list of finite z offsets in [-10, 10] with 0 "
+                         f"in the middle, got {offsets!r:.200}")
+
+
+def regime_calibration(config: dict, n_levels: int) -> tuple[str, tuple[int, int], torch.Tensor] | None:
+    """(regime, (n_min, n_max), z offsets (n_levels,) float64) of the estimator-level conformal step
+    (docs/design.md §12f; fitted by mist.regime_calibration), or None when the checkpoint has none."""
+    record = config.get("regime_calibration")
+    if record is None:
+        return None
+    offsets = record["offsets_z"]  # checked by read_config
+    if len(offsets) != n_levels:
+        raise ValueError(f"field 'regime_calibration' has {len(offsets)} offsets for the network's "
+                         f"{n_levels} quantile levels")
+    return record["regime"], tuple(record["n_range"]), torch.tensor(offsets, dtype=torch.float64)
 
 
 def _check_served_n(value, path: Path) -> list[int]:

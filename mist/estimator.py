@@ -15,10 +15,11 @@ import numpy as np
 import torch
 
 from mist._validate import check_pair
-from mist.checkpoint import load_checkpoint, resolve_checkpoint, served_n_max, trained_dim_max
+from mist.checkpoint import REGIMES, load_checkpoint, resolve_checkpoint, served_n_max, regime_calibration, trained_dim_max
 from mist.consistency import subsample_check
 from mist.differentiable import soft_quantiles
 from mist.network.normalize import DEFAULT_TEMPERATURE, rank_codes_np
+from mist.network.calibration import apply_offsets
 from mist.network.quantiles import from_z, report_mi
 from mist.reduce import principal_scores, reduced_width
 from mist.result import MIResult
@@ -54,6 +55,9 @@ class MIEstimator:
         # the network stores levels in float32 (0.025 -> 0.02500000037...); as result keys they
         # must be the decimals users type, so r.quantiles[0.025] and r.interval(0.95) work
         self.levels = [round(float(v), 6) for v in self.model.levels]
+        # (regime, (n_min, n_max), z offsets (K,)): conformal widening of the sets in a regime the
+        # experts' own calibration never saw, fitted on the extended prior (docs/design.md §12f)
+        self.regime_calibration = regime_calibration(self.config, len(self.levels))
 
     @classmethod
     def from_pretrained(cls, path=None, **kwargs) -> "MIEstimator":
@@ -144,11 +148,13 @@ class MIEstimator:
     def _result(self, z_K, shape: tuple, n_subsets: int) -> MIResult:
         """z-quantiles (K,) -> MIResult in self.units for a dataset of shape (N, dx, dy);
         z_K None means a constant side: MI exactly 0."""
+        n, dx, dy = shape
         if z_K is None:
             z_K = torch.zeros(len(self.levels), dtype=torch.float64)
+        elif (offsets := self._regime_offsets(n, dx, dy)) is not None:  # the median does not move
+            z_K = apply_offsets(z_K[None], offsets)[0]
         q_nats = report_mi(z_K).numpy()
         q = q_nats * UNITS[self.units]
-        n, dx, dy = shape
         median_nats = float(q_nats[self.levels.index(0.5)])
         # McAllester & Stratos (2020): no distribution-free evidence for MI above ~ln N, and with
         # N <= dx + dy the sample covariance is singular: there the estimate is the prior speaking
@@ -194,6 +200,14 @@ class MIEstimator:
         dim_max = self.dim_max(n)
         return reduced_width(dx, n, dim_max), reduced_width(dy, n, dim_max)
 
+    def _regime_offsets(self, n: int, dx: int, dy: int) -> torch.Tensor | None:
+        """The regime calibration's z offsets (K,) if a set of shape (n, dx, dy) falls in its
+        regime and fitted N range, else None."""
+        if self.regime_calibration is None:
+            return None
+        regime, (lo, hi), offsets = self.regime_calibration
+        return offsets if lo <= n <= hi and in_regime(self, regime, n, dx, dy) else None
+
     def _fit_width(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """x (N, dx), y (N, dy) validated -> the same, or a side wider than the trained range
         replaced by its leading principal components (mist.reduce: a map of that side alone, so
@@ -230,16 +244,19 @@ class MIEstimator:
         constant_columns included; uses soft ranks (see mist.differentiable for how this differs
         from `estimate`). Computed in the model's dtype (call `est.model.double()` for float64
         gradient checks)."""
-        q = soft_quantiles(self.model, x_t, y_t, temperature, constant_columns, self.device) * UNITS[self.units]
+        q = soft_quantiles(self.model, x_t, y_t, temperature, constant_columns, self.device)
         # validated by now: tensors (N, d) or (B, N, d), or (N,)
         widths = tuple(t.shape[-1] if t.dim() > 1 else 1 for t in (x_t, y_t))
-        dim_max = self.dim_max(x_t.shape[-2] if x_t.dim() > 1 else x_t.shape[0])
+        n = x_t.shape[-2] if x_t.dim() > 1 else x_t.shape[0]
+        q = q * UNITS[self.units]
+        dim_max = self.dim_max(n)
         if dim_max is not None and max(widths) > dim_max:
             # estimate() cuts such a side to principal components (mist.reduce); a differentiable
             # PCA of soft ranks is not built, so say that this value extrapolates
             warnings.warn(f"x_t / y_t have {widths[0]} / {widths[1]} columns, more than the {dim_max} per side "
                           "the network was trained on: the differentiable value extrapolates (estimate() "
-                          "reduces such sides to principal components); project wide sides first",
+                          "reduces such sides to principal components and widens their intervals); project "
+                          "wide sides first",
                           UserWarning, stacklevel=2)
         return q
 
@@ -249,6 +266,16 @@ class MIEstimator:
         q = self.quantiles_t(x_t, y_t, temperature, constant_columns)
         k = self.levels.index(0.5)
         return q[..., k]
+
+
+def in_regime(est: MIEstimator, regime: str, n: int, dx: int, dy: int) -> bool:
+    """Whether a set of shape (n, dx, dy) falls in a regime of mist.regime_calibration: "reduced",
+    a side is cut to principal components; "singular", n <= dx + dy."""
+    if regime == "reduced":
+        return est._seen_widths(n, dx, dy) != (dx, dy)
+    if regime == "singular":
+        return n <= dx + dy
+    raise ValueError(f"regime must be one of {list(REGIMES)}, got {regime!r}")
 
 
 def _side_entropy(z: np.ndarray, hint: bool | None) -> float | None:

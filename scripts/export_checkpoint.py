@@ -1,4 +1,5 @@
 """Ship a trained run: export its network(s) into checkpoints/<name>/, calibrate the intervals,
+fit the estimator-level widening of cut sides (scripts/calibrate_regimes.py, routed checkpoints),
 measure the accuracy on the frozen suites (never seen in training) through MIEstimator, and
 generate the model card from the checkpoint's records.
 
@@ -19,8 +20,11 @@ from mist import MIEstimator, metrics
 from mist.checkpoint import read_config, update_record
 from mist.data.suites import build_suite
 from mist.evaluate.rows import estimator_rows
+from mist.regime_calibration import calibrate_regime
 from mist.train.calibrate import calibrate_checkpoint
 from mist.train.export import export_network, export_routed, write_model_card
+
+from calibrate_regimes import data_prior  # scripts/ is on sys.path when a script runs
 
 
 def measure(folder, batches: int) -> dict:
@@ -54,6 +58,8 @@ def main():
     ap.add_argument("--batches", type=int, default=48)
     ap.add_argument("--calibration-batches", type=int, default=128,
                     help="calib-split batches for the conformal interval calibration (0: none)")
+    ap.add_argument("--regime-batches", type=int, default=200,
+                    help="routed: extended-prior calib batches for the widening of cut sides (0: none; design 12f)")
     ap.add_argument("--recipe", default=None, help="the training command(s) that produced the run, for the model card")
     args = ap.parse_args()
     dst = Path("checkpoints") / args.name
@@ -75,6 +81,14 @@ def main():
                                                f"python scripts/calibrate.py --checkpoint {dst} --batches {args.calibration_batches}")
             for c in calibration.get("experts", [calibration]):
                 print(f"calibration, N in {c['n_range']}: {c['sets']} calib sets, coverage before {c['coverage_before']}")
+        if args.expert and args.regime_batches:
+            starts = [n_min for _, n_min in _experts(args.expert)]
+            small_n_max = starts[1] - 1 if len(starts) > 1 else 127  # the first expert's range
+            r = calibrate_regime(dst, data_prior("extended", small_n_max), "reduced", args.regime_batches,
+                                 command=f"python scripts/calibrate_regimes.py --checkpoint {dst} --regime reduced "
+                                         f"--batches {args.regime_batches}")
+            print(f"regime calibration (cut sides), N in {r['n_range']}: {r['sets']} sets, coverage before "
+                  f"{r['coverage_before']}")
         source = f"--run {args.run}" if args.run else " ".join(f"--expert {e}" for e in args.expert)
         card = {"source": source}
     card.update(measured=measure(dst, args.batches), measured_on=time.strftime("%Y-%m-%d"),

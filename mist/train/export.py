@@ -93,6 +93,12 @@ def model_card(folder, name: str | None = None) -> str:
                             for c in cals) + ".", ""]
     else:
         lines += ["Intervals: raw network quantiles (no calibration).", ""]
+    reg = config.get("regime_calibration")
+    if reg:
+        lines += [f"Sets in regime {reg['regime']!r} with N in {reg['n_range']} (\"reduced\": a side cut to principal "
+                  f"components) are widened once more at the estimator level, fitted on {reg['sets']} sets of the "
+                  f"extended prior's `calib` split (docs/design.md §12f): z offsets {[round(o, 3) for o in reg['offsets_z']]}.",
+                  ""]
     if card.get("command"):
         lines += [f"Measured on {card.get('measured_on', '?')} by `{card['command']}`. Comparisons with KSG, CCA and "
                   "neural bounds: `docs/benchmark.md` and `python benchmarks/bench_estimator.py`.", ""]
