@@ -149,9 +149,10 @@ class MIEstimator:
         """z-quantiles (K,) -> MIResult in self.units for a dataset of shape (N, dx, dy);
         z_K None means a constant side: MI exactly 0."""
         n, dx, dy = shape
+        seen = self._seen_widths(n, dx, dy)
         if z_K is None:
             z_K = torch.zeros(len(self.levels), dtype=torch.float64)
-        elif (offsets := self._regime_offsets(n, dx, dy)) is not None:  # the median does not move
+        elif (offsets := self._regime_offsets(n, dx, dy, seen)) is not None:  # the median does not move
             z_K = apply_offsets(z_K[None], offsets)[0]
         q_nats = report_mi(z_K).numpy()
         q = q_nats * UNITS[self.units]
@@ -160,7 +161,6 @@ class MIEstimator:
         # N <= dx + dy the sample covariance is singular: there the estimate is the prior speaking
         prior_driven = bool(n <= dx + dy or median_nats > math.log(n))
         extra = {"prior_driven": prior_driven}
-        seen = self._seen_widths(n, dx, dy)
         if seen != (dx, dy):  # wider than trained: the network saw principal components (_fit_width)
             extra["reduced_to"] = seen
         return MIResult(dict(zip(self.levels, q.tolist())), self.units, *shape, n_subsets=n_subsets,
@@ -200,13 +200,13 @@ class MIEstimator:
         dim_max = self.dim_max(n)
         return reduced_width(dx, n, dim_max), reduced_width(dy, n, dim_max)
 
-    def _regime_offsets(self, n: int, dx: int, dy: int) -> torch.Tensor | None:
-        """The regime calibration's z offsets (K,) if a set of shape (n, dx, dy) falls in its
-        regime and fitted N range, else None."""
+    def _regime_offsets(self, n: int, dx: int, dy: int, seen: tuple[int, int]) -> torch.Tensor | None:
+        """The regime calibration's z offsets (K,) if a set of shape (n, dx, dy), seen by the
+        network as `seen` columns per side, falls in its regime and fitted N range, else None."""
         if self.regime_calibration is None:
             return None
         regime, (lo, hi), offsets = self.regime_calibration
-        return offsets if lo <= n <= hi and in_regime(self, regime, n, dx, dy) else None
+        return offsets if lo <= n <= hi and in_regime(regime, n, dx, dy, seen) else None
 
     def _fit_width(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """x (N, dx), y (N, dy) validated -> the same, or a side wider than the trained range
@@ -244,12 +244,10 @@ class MIEstimator:
         constant_columns included; uses soft ranks (see mist.differentiable for how this differs
         from `estimate`). Computed in the model's dtype (call `est.model.double()` for float64
         gradient checks)."""
-        q = soft_quantiles(self.model, x_t, y_t, temperature, constant_columns, self.device)
+        q = soft_quantiles(self.model, x_t, y_t, temperature, constant_columns, self.device) * UNITS[self.units]
         # validated by now: tensors (N, d) or (B, N, d), or (N,)
         widths = tuple(t.shape[-1] if t.dim() > 1 else 1 for t in (x_t, y_t))
-        n = x_t.shape[-2] if x_t.dim() > 1 else x_t.shape[0]
-        q = q * UNITS[self.units]
-        dim_max = self.dim_max(n)
+        dim_max = self.dim_max(x_t.shape[-2] if x_t.dim() > 1 else x_t.shape[0])
         if dim_max is not None and max(widths) > dim_max:
             # estimate() cuts such a side to principal components (mist.reduce); a differentiable
             # PCA of soft ranks is not built, so say that this value extrapolates
@@ -268,11 +266,12 @@ class MIEstimator:
         return q[..., k]
 
 
-def in_regime(est: MIEstimator, regime: str, n: int, dx: int, dy: int) -> bool:
-    """Whether a set of shape (n, dx, dy) falls in a regime of mist.regime_calibration: "reduced",
-    a side is cut to principal components; "singular", n <= dx + dy."""
+def in_regime(regime: str, n: int, dx: int, dy: int, seen: tuple[int, int]) -> bool:
+    """Whether a set of shape (n, dx, dy), seen by the network as `seen` columns per side
+    (MIEstimator._seen_widths), falls in a regime of mist.regime_calibration: "reduced", a side is
+    cut to principal components; "singular", n <= dx + dy."""
     if regime == "reduced":
-        return est._seen_widths(n, dx, dy) != (dx, dy)
+        return seen != (dx, dy)
     if regime == "singular":
         return n <= dx + dy
     raise ValueError(f"regime must be one of {list(REGIMES)}, got {regime!r}")

@@ -41,7 +41,7 @@ def regime_batches(est: MIEstimator, regime: str, prior: PriorConfig, stream: St
     prior.validate(SPLIT)
     for k in range(batches):
         n, dx, dy = sample_shape(prior, batch_rng(stream.seed, SPLIT, k))
-        if in_regime(est, regime, n, dx, dy):
+        if in_regime(regime, n, dx, dy, est._seen_widths(n, dx, dy)):
             yield make_batch(prior, stream, SPLIT, k)
 
 

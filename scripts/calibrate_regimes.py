@@ -4,10 +4,12 @@
         [--batches 200] [--data extended] [--n-max 127] [--dry-run]
 
 Draws the first `--batches` batches of the "calib" split of the prior of data config `--data`
-(conf/data/<name>.yaml composed by Hydra as training composes it; extended: the extended prior: every family, up to 64 columns per side; N capped at `--n-max`, the small-N expert's range),
-keeps those whose shape falls in the regime ("reduced": a side is cut to principal components;
-"singular": N <= dx + dy), runs the estimator on them and fits one set of z offsets (docs/design.md §12f, mist/regime_calibration.py). Prints the
-coverage on the calibration sets before and after; --dry-run prints without writing.
+(conf/data/<name>.yaml composed by Hydra as training composes it; "extended": every family, up
+to 64 columns per side), with N capped at `--n-max` (the small-N expert's range). Keeps those
+whose shape falls in the regime ("reduced": a side is cut to principal components; "singular":
+N <= dx + dy), runs the estimator on them and fits one set of z offsets (docs/design.md §12f,
+mist/regime_calibration.py). Prints the coverage on the calibration sets before and after;
+--dry-run prints without writing.
 """
 
 import argparse

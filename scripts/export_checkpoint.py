@@ -75,15 +75,15 @@ def main():
         if args.run:
             export_network(Path(args.run) / "model", dst)
         else:
-            export_routed(_experts(args.expert), dst, args.blend)
+            experts = _experts(args.expert)
+            export_routed(experts, dst, args.blend)
         if args.calibration_batches:
             calibration = calibrate_checkpoint(dst, args.calibration_batches,
                                                f"python scripts/calibrate.py --checkpoint {dst} --batches {args.calibration_batches}")
             for c in calibration.get("experts", [calibration]):
                 print(f"calibration, N in {c['n_range']}: {c['sets']} calib sets, coverage before {c['coverage_before']}")
         if args.expert and args.regime_batches:
-            starts = [n_min for _, n_min in _experts(args.expert)]
-            small_n_max = starts[1] - 1 if len(starts) > 1 else 127  # the first expert's range
+            small_n_max = experts[1][1] - 1 if len(experts) > 1 else 127  # the first expert's range
             r = calibrate_regime(dst, data_prior("extended", small_n_max), "reduced", args.regime_batches,
                                  command=f"python scripts/calibrate_regimes.py --checkpoint {dst} --regime reduced "
                                          f"--batches {args.regime_batches}")
