@@ -43,7 +43,8 @@ MAX_N_LIMIT = 10**7
 # upper bounds on the architecture fields: far above any trained model, low enough that building
 # the model stays fast and small whatever a config.json says
 _SIZE_LIMITS = {"width": 4096, "heads": 256, "blocks": 64, "n_inducing": 4096, "pair_channels": 4096,
-                "head_width": 16384, "max_dim": 4096, "block_hidden": 65536}
+                "head_width": 16384, "max_dim": 4096, "block_hidden": 65536,
+                "poly_degree": 6, "poly_max_features": 4096}
 _ARCHS = ("two_axis", "pooled", "row_set")
 
 
@@ -304,8 +305,11 @@ def _check_model_config(model: dict, path: Path) -> None:
         elif key == "hist_bins" and not (isinstance(value, list) and len(value) <= 8 and all(
                 isinstance(r, int) and not isinstance(r, bool) and 2 <= r <= 64 for r in value)):
             raise ValueError(f"{where} must be a list of at most 8 integers in [2, 64], got {value!r:.100}")
-    if model.get("hist_bins") and model.get("arch") != "pooled":
-        raise ValueError(f"{path}: field 'model.hist_bins' is only read by arch 'pooled'")
+    for key in ("hist_bins", "poly_degree"):
+        if model.get(key) and model.get("arch") != "pooled":
+            raise ValueError(f"{path}: field 'model.{key}' is only read by arch 'pooled'")
+    if model.get("poly_degree") == 1:
+        raise ValueError(f"{path}: field 'model.poly_degree' must be 0 (none) or 2..6, got 1")
     for key in ("width", "heads", "head_width"):
         if key in model and model[key] < 1:
             raise ValueError(f"{path}: field 'model.{key}' must be >= 1, got {model[key]}")

@@ -37,6 +37,8 @@ class ModelConfig:
     block_hidden: int = 0            # pooled only: hidden units per block (0: 2 x width)
     orient_signs: bool = True        # canonical column signs first: exact invariance to decreasing maps
     hist_bins: list = field(default_factory=list)  # pooled only: rank-histogram resolutions ([]: none)
+    poly_degree: int = 0             # pooled only: polynomial CCA inputs of degrees 2..poly_degree (0: none)
+    poly_max_features: int = 40      # per side; more monomials than this: each column's own powers only
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -51,4 +53,8 @@ def build_model(cfg: ModelConfig | dict) -> nn.Module:
         raise ValueError(f"unknown architecture {cfg.arch!r}; expected 'two_axis', 'pooled' or 'row_set'")
     if cfg.arch == "pooled" and not cfg.pair_channels:
         raise ValueError("arch 'pooled' needs the log-det pair head (pair_channels > 0)")
+    if cfg.poly_degree == 1 or cfg.poly_degree < 0 or cfg.poly_degree > 6:
+        raise ValueError(f"poly_degree must be 0 (none) or 2..6, got {cfg.poly_degree}")
+    if (cfg.hist_bins or cfg.poly_degree) and cfg.arch != "pooled":
+        raise ValueError(f"hist_bins and poly_degree are only read by arch 'pooled', not {cfg.arch!r}")
     return DESIGNS[cfg.arch](cfg)

@@ -40,6 +40,7 @@ from mist.network.blocks import PMA
 from mist.network.features import (cell_inputs, codes_from_scores, gram_features, hist_feature_count,
                                    logdet_feature_count, logdet_features, rank_histogram_features, size_features)
 from mist.network.normalize import score_table
+from mist.network.polynomial import poly_feature_count, polynomial_features
 from mist.network.quantiles import QuantileHead
 
 if TYPE_CHECKING:
@@ -106,8 +107,10 @@ class PooledMI(QuantileNet):
         self.blocks = nn.ModuleList(PooledBlock(w, cfg.block_hidden or 2 * w) for _ in range(cfg.blocks))
         self.cell_pool = PMA(w, cfg.heads)
         self.pair_proj = nn.Linear(w, cfg.pair_channels)
-        # rank-histogram inputs come last, so a warm start from a checkpoint without them widens the head
-        self.head = QuantileHead(w + 4 + logdet_feature_count(cfg) + hist_feature_count(cfg), cfg.head_width, cfg.levels)
+        # rank-histogram, then polynomial inputs come last, so a warm start from a checkpoint
+        # without them widens the head
+        n_in = w + 4 + logdet_feature_count(cfg) + hist_feature_count(cfg) + poly_feature_count(cfg)
+        self.head = QuantileHead(n_in, cfg.head_width, cfg.levels)
 
     def _scores(self, u_BNC: torch.Tensor, dx: int) -> torch.Tensor:
         b, n, c = u_BNC.shape
@@ -119,6 +122,8 @@ class PooledMI(QuantileNet):
         feats += logdet_features(u_BNC, self.pair_proj(h_BNCW), dx, self.cfg)
         if self.cfg.hist_bins:
             feats.append(rank_histogram_features(codes_from_scores(u_BNC), dx, self.cfg.hist_bins, self.feature_dtype))
+        if self.cfg.poly_degree:
+            feats.append(polynomial_features(u_BNC, dx, self.cfg))
         return self.quantiles_from(feats)
 
     # ------------------------------------------------------------------ column pairs
@@ -173,6 +178,9 @@ class PooledMI(QuantileNet):
             if self.cfg.hist_bins:
                 code_PCN = torch.stack([code_FN[ix_P], code_FN[iy_P]], 1)
                 feats.append(rank_histogram_features(code_PCN, 1, self.cfg.hist_bins, ft))
+            if self.cfg.poly_degree:
+                u_PNC = u_T[torch.stack([code_FN[ix_P], code_FN[iy_P]], -1)]
+                feats.append(polynomial_features(u_PNC, 1, self.cfg))
             return self.quantiles_from(feats)
 
         step = max(1, cells_per_pass // (2 * n))
@@ -234,4 +242,6 @@ class PooledMI(QuantileNet):
         feats += gram_features(g_BGCC, n, dx, self.cfg)
         if self.cfg.hist_bins:
             feats.append(rank_histogram_features(code_BCN, dx, self.cfg.hist_bins, ft))
+        if self.cfg.poly_degree:
+            feats.append(polynomial_features(u_T[code_BCN].transpose(1, 2), dx, self.cfg))
         return self.quantiles_from(feats)
