@@ -201,8 +201,8 @@ def test_forward_codes_falls_back_beyond_one_pooled_block():
         torch.testing.assert_close(m.forward_codes(rank_codes(xy), 3), m.forward_scores(rank_gauss(xy), 3), atol=1e-5, rtol=1e-5)
 
 
-@pytest.mark.parametrize("kind", ["pooled", "pooled_hist_float64", "pooled_unoriented", "pooled_2_blocks",
-                                  "two_axis", "routed"])
+@pytest.mark.parametrize("kind", ["pooled", "pooled_hist_float64", "pooled_poly", "pooled_unoriented",
+                                  "pooled_2_blocks", "two_axis", "routed"])
 def test_column_pairs_equal_the_stacked_sets(kind):
     """forward_column_pairs (the MI-matrix path) is forward_codes of each (column i, column j) set;
     the data has ties, a decreasing map of a column and a parabola, so the columns' canonical signs
@@ -211,6 +211,7 @@ def test_column_pairs_equal_the_stacked_sets(kind):
     pooled = dict(SMALL, arch="pooled", block_hidden=4)
     configs = {"pooled": ModelConfig(**pooled, hist_bins=[2, 4, 5]),
                "pooled_hist_float64": ModelConfig(**pooled, hist_bins=[4], gram_dtype="float64"),
+               "pooled_poly": ModelConfig(**pooled, hist_bins=[4], poly_degree=3),
                "pooled_unoriented": ModelConfig(**pooled, orient_signs=False),
                "pooled_2_blocks": ModelConfig(**{**pooled, "blocks": 2}),
                "two_axis": ModelConfig(**SMALL, arch="two_axis")}
