@@ -185,3 +185,36 @@ def test_calibrate_regimes_script_composes_the_extended_prior_and_dry_runs(shipp
     assert (shipped_copy / "config.json").read_text() == before
     with pytest.raises(SystemExit):
         script.main(["--checkpoint", str(shipped_copy), "--data", "no_such_data"])
+
+
+# ------------------------------------------------------------------ one expert on another prior (design §12h)
+def test_one_expert_recalibrated_on_a_given_prior_leaves_the_other_as_it_was(shipped_copy, one_thread):
+    from safetensors.torch import load_file
+    before0 = load_file(str(shipped_copy / "expert0" / "model.safetensors"))["head.calibration_z"]
+    record0 = json.loads((shipped_copy / "expert0" / "config.json").read_text())["calibration"]
+    prior = PriorConfig(n_max=160, dim_max=2)  # N is cut to the expert's range: 128-160
+    r = calibrate_checkpoint(shipped_copy, batches=2, prior=prior, prior_source="a test prior", expert=1)
+    assert r["experts"][0] == record0 and r["experts"][1]["prior"] == "a test prior"
+    assert r["experts"][1]["n_range"] == [128, 160] and r["sets"] == r["experts"][1]["sets"] + record0["sets"]
+    after0 = load_file(str(shipped_copy / "expert0" / "model.safetensors"))["head.calibration_z"]
+    torch.testing.assert_close(after0, before0)
+    after1 = load_file(str(shipped_copy / "expert1" / "model.safetensors"))["head.calibration_z"]
+    torch.testing.assert_close(after1, torch.tensor(r["experts"][1]["offsets_z"], dtype=after1.dtype))
+    MIEstimator.from_pretrained(shipped_copy)  # still loads
+    with pytest.raises(ValueError, match="expert index 2 out of range"):
+        calibrate_checkpoint(shipped_copy, batches=1, expert=2)
+
+
+def test_expert_index_on_a_single_network_is_refused(tiny_checkpoint):
+    with pytest.raises(ValueError, match="not routed"):
+        calibrate_checkpoint(tiny_checkpoint, batches=1, expert=0)
+
+
+def test_calibrate_script_refuses_an_unknown_data_config(shipped_copy):
+    import subprocess
+    import sys
+    from pathlib import Path
+    script = Path(__file__).resolve().parents[1] / "scripts" / "calibrate.py"
+    out = subprocess.run([sys.executable, str(script), "--checkpoint", str(shipped_copy), "--data", "no_such_data"],
+                         capture_output=True, text=True)
+    assert out.returncode != 0 and "no conf/data/no_such_data.yaml" in out.stderr

@@ -89,8 +89,8 @@ def model_card(folder, name: str | None = None) -> str:
     cals = [sub.get("calibration") for _, sub, _ in parts]
     if all(cals):
         lines += ["Intervals: conformally calibrated (mist/network/calibration.py) on sets of the `calib` split"
-                  + "".join(f"; N in {c['n_range']}: {c['sets']} sets, z offsets {[round(o, 3) for o in c['offsets_z']]}"
-                            for c in cals) + ".", ""]
+                  + "".join(f"; N in {c['n_range']}: {c['sets']} sets of {_prior_name(c)}, z offsets "
+                            f"{[round(o, 3) for o in c['offsets_z']]}" for c in cals) + ".", ""]
     else:
         lines += ["Intervals: raw network quantiles (no calibration).", ""]
     reg = config.get("regime_calibration")
@@ -114,3 +114,9 @@ def write_model_card(folder, name: str | None = None) -> Path:
     path = Path(folder) / CARD
     path.write_text(model_card(folder, name))
     return path
+
+
+def _prior_name(calibration: dict) -> str:
+    """Where a calibration's sets came from (records before design §12h have no "prior": training)."""
+    prior = calibration.get("prior", "training")
+    return "the training prior" if prior == "training" else prior
