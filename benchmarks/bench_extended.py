@@ -2,6 +2,7 @@
 mixed-variable KSG (Gao et al. 2017), in the same run.
 
     python benchmarks/bench_extended.py [--checkpoint PATH] [--batches 24] [--suites functional discrete structured]
+                                        [--table-path]
 
 Suites (mist.data.splits.EXTENDED_SUITES, never trained on: their own split tags and the
 evaluation part of the pools): functional and discrete report their in-distribution (even
@@ -38,9 +39,11 @@ def main(argv=None):
     ap.add_argument("--baselines", nargs="*", default=["ksg", "mixed_ksg"])
     ap.add_argument("--n-boot", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--table-path", action="store_true",
+                    help="mist with table_path=True (design §12i); also prints the sets that took it")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
-    estimators = {"mist": MIEstimator.from_pretrained(args.checkpoint)}
+    estimators = {"mist": MIEstimator.from_pretrained(args.checkpoint, table_path=args.table_path)}
     for b in args.baselines:
         estimators[b] = make_baseline(b, {b: {"n_boot": args.n_boot}})
     print(f"checkpoint: {args.checkpoint or 'mist-default'}; {args.batches} batches per suite")
@@ -59,6 +62,25 @@ def main(argv=None):
                 cov = f"{h['cov90']:.3f}" if "cov90" in h else "-"
                 print(f"| {suite} | {part} | {len(sel)} | {name} | {h['mae']:.4f} | {h['solved']:.3f} | {cov} | "
                       f"{per_set:.4f} |", flush=True)
+            if name == "mist":
+                _table_path_lines(suite, batches, rows, args.checkpoint)
+
+
+def _table_path_lines(suite: str, batches: list, rows: list, checkpoint) -> None:
+    """The sets that took the table path (both sides discrete, design §12i): mist on them, and
+    the network alone on the same sets (MIEstimator(table_path=False)), per part."""
+    table = [r for r in rows if r.get("method") == "table"]
+    if not table:
+        return
+    network = estimator_rows(MIEstimator.from_pretrained(checkpoint, table_path=False), batches, suite, "network")
+    on_table = {(r["index"], r["set_id"]) for r in table}
+    network = [r for r in network if (r["index"], r["set_id"]) in on_table]
+    for part in sorted({_part(suite, r) for r in table}) + ["all"]:
+        for name, sub in (("mist, table path", table), ("network alone", network)):
+            sel = [r for r in sub if part == "all" or _part(suite, r) == part]
+            h = headline(sel)
+            print(f"| {suite} | {part}: table-path sets | {len(sel)} | {name} | {h['mae']:.4f} | {h['solved']:.3f} | "
+                  f"{h['cov90']:.3f} | - |", flush=True)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ import torch
 from mist._validate import check_pair
 from mist.checkpoint import REGIMES, load_checkpoint, resolve_checkpoint, served_n_max, regime_calibration, trained_dim_max
 from mist.consistency import subsample_check
+from mist.discrete_table import table_quantiles
 from mist.differentiable import soft_quantiles
 from mist.network.normalize import DEFAULT_TEMPERATURE, rank_codes_np
 from mist.network.calibration import apply_offsets
@@ -41,16 +42,23 @@ class MIEstimator:
     is conservative: it does not narrow further with more data. Each dataset draws its subsets
     from its own generator seeded with `seed`, so its result depends only on itself and the seed
     (the same in `estimate` and at any position of `estimate_many`).
+    table_path: True: where both sides are discrete and the table is well sampled (Kx * Ky <= N / 10,
+    every category seen >= 10 times), `estimate` returns the Miller-Madow plug-in with bootstrap
+    quantiles instead of the network's (mist.discrete_table, docs/design.md §12i;
+    result.extra["method"] == "table"). Off by default: its rule was not met on the suite (one set
+    took the path there).
     """
 
     def __init__(self, model: torch.nn.Module, config: dict | None = None, device: str = "cpu",
-                 units: str = "nats", seed: int = 0, max_n: int | None = None, max_subsets: int = 8):
+                 units: str = "nats", seed: int = 0, max_n: int | None = None, max_subsets: int = 8,
+                 table_path: bool = False):
         if units not in UNITS:
             raise ValueError(f"units must be one of {list(UNITS)}, got {units!r}")
         self.config = config or {}
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
         self.units, self.seed, self.max_subsets = units, seed, max_subsets
+        self.table_path = bool(table_path)
         self.max_n = int(max_n or (served_n_max(self.config) if "served_n" in self.config else DEFAULT_MAX_N))
         # the network stores levels in float32 (0.025 -> 0.02500000037...); as result keys they
         # must be the decimals users type, so r.quantiles[0.025] and r.interval(0.95) work
@@ -95,15 +103,16 @@ class MIEstimator:
         prepared = [self._prepare(x, y, constant_columns, np.random.default_rng(self.seed), discrete_x, discrete_y)
                     for x, y in pairs]
         groups: dict[tuple, list] = {}
-        for i, (subsets, shape, _) in enumerate(prepared):
+        for i, (subsets, shape, _, _) in enumerate(prepared):
             if subsets is not None:  # keyed by the width the network sees (after _fit_width)
                 groups.setdefault(subsets[0].shape + (self._seen_widths(*shape)[0],), []).append(i)
         z_quantiles = {}
         for (c, n, dx), items in groups.items():
             z_quantiles.update(zip(items, self._z_of_sets([prepared[i][0] for i in items], dx, cells_per_batch)))
-        results = [self._result(z_quantiles.get(i), shape, len(subsets) if subsets else 0)
-                   for i, (subsets, shape, _) in enumerate(prepared)]
-        for r, (_, _, cap) in zip(results, prepared):
+        results = [self._table_result(table, shape) if table is not None
+                   else self._result(z_quantiles.get(i), shape, len(subsets) if subsets else 0)
+                   for i, (subsets, shape, _, table) in enumerate(prepared)]
+        for r, (_, _, cap, _) in zip(results, prepared):
             if cap is not None:
                 cap *= UNITS[self.units]
                 r.quantiles = {lv: min(q, cap) for lv, q in r.quantiles.items()}
@@ -166,23 +175,32 @@ class MIEstimator:
         return MIResult(dict(zip(self.levels, q.tolist())), self.units, *shape, n_subsets=n_subsets,
                         extra=extra)
 
+    def _table_result(self, table: dict, shape: tuple) -> MIResult:
+        """The table path's quantiles (nats) as an MIResult in self.units (design §12i)."""
+        q = {lv: v * UNITS[self.units] for lv, v in table.items()}
+        return MIResult(q, self.units, *shape, n_subsets=0, extra={"prior_driven": False, "method": "table"})
+
     def _prepare(self, x, y, constant_columns, rng, discrete_x=None, discrete_y=None):
         """Validate, split N > max_n into random subsets, and rank each (sub)set's columns:
         exactly the network's rank-gauss step as score codes, done once here in float64 numpy
         (safe for huge values and integers) instead of again in the network.
-        Returns ([codes (dx + dy, n) int64 per subset] or None for an empty side, (N, dx, dy),
-        the entropy cap in nats or None, see `entropy_cap`)."""
+        Returns ([codes (dx + dy, n) int64 per subset] or None for an empty side or a table,
+        (N, dx, dy), the entropy cap in nats or None (see `entropy_cap`), and the table path's
+        {level: MI in nats} where both sides are discrete and the table well sampled, else None
+        (mist.discrete_table; the network is then not run)."""
         x, y = check_pair(x, y, constant_columns)
         n, shape = len(x), (len(x), x.shape[1], y.shape[1])
         if x.shape[1] == 0 or y.shape[1] == 0:
-            return None, shape, None
-        cap = entropy_cap(x, y, discrete_x, discrete_y)
+            return None, shape, None, None
+        cap, both_discrete = entropy_cap(x, y, discrete_x, discrete_y, with_kinds=True)
+        if both_discrete and self.table_path and (table := table_quantiles(x, y, self.levels, cap, rng)) is not None:
+            return None, shape, cap, table
         x, y = self._fit_width(x, y)
         xy = np.concatenate([x, y], axis=1)
         rows = self._subset_rows(n, rng)
         if rows is None:
-            return [rank_codes_np(xy)], shape, cap
-        return [rank_codes_np(xy[idx]) for idx in rows], shape, cap
+            return [rank_codes_np(xy)], shape, cap, None
+        return [rank_codes_np(xy[idx]) for idx in rows], shape, cap, None
 
     def dim_max(self, n: int) -> int | None:
         """The most columns per side the network serving n rows was trained on: for a routed
@@ -287,11 +305,14 @@ def _side_entropy(z: np.ndarray, hint: bool | None) -> float | None:
     return float(-(p * np.log(p)).sum() + (len(counts) - 1) / (2.0 * n))
 
 
-def entropy_cap(x: np.ndarray, y: np.ndarray, discrete_x: bool | None, discrete_y: bool | None):
+def entropy_cap(x: np.ndarray, y: np.ndarray, discrete_x: bool | None, discrete_y: bool | None,
+                with_kinds: bool = False):
     """The smallest entropy of a discrete side of a validated pair x (N, dx), y (N, dy) (an upper
-    bound on I(X; Y)), or None."""
-    caps = [h for h in (_side_entropy(x, discrete_x), _side_entropy(y, discrete_y)) if h is not None]
-    return min(caps) if caps else None
+    bound on I(X; Y)), or None; with_kinds: (that, whether both sides are discrete)."""
+    sides = (_side_entropy(x, discrete_x), _side_entropy(y, discrete_y))
+    caps = [h for h in sides if h is not None]
+    cap = min(caps) if caps else None
+    return (cap, len(caps) == 2) if with_kinds else cap
 
 
 def mutual_information(x, y, units: str = "nats", checkpoint=None, **kwargs) -> float:

@@ -36,6 +36,7 @@ TINY_ARGS = {
     "route_study": ["--model", "tiny={tmp}/tiny/model", "--batches", "1"],
     "small_n_statistics": ["--batches", "12"],
     "soft_vs_hard": ["--n-batches", "1", "--temperatures", "0.05", "--max-n", "64", "--out", "{tmp}"],
+    "table_path_study": ["--batches", "6"],
 }
 SUBPROCESS_ARGS = {"bench_estimator": ["--batches", "1"]}
 

@@ -78,7 +78,7 @@ def _row(meta: dict, name: str, result, seconds: float) -> dict:
     extra = result.extra
     row = {**metrics.row(meta["true_mi"], result.quantiles), **meta, "estimator": name,
            "seconds": extra.get("seconds", seconds)}
-    for key in ("seconds_interval", "error"):
+    for key in ("seconds_interval", "error", "method"):
         if key in extra:
             row[key] = extra[key]
     return row
