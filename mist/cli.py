@@ -224,7 +224,8 @@ def _estimator(args):
     from mist import MIEstimator
     device = _device(args.device)
     try:
-        return MIEstimator.from_pretrained(args.checkpoint, units=args.units, device=device)
+        return MIEstimator.from_pretrained(args.checkpoint, units=args.units, device=device,
+                                           table_path=getattr(args, "table_path", False))
     except Exception as err:  # any damage to a checkpoint; loading never runs code (safetensors + JSON)
         raise CLIError(f"--checkpoint {args.checkpoint or 'mist-default'}: {err}") from None
 
@@ -242,9 +243,11 @@ def _estimate(args) -> int:
     lo, hi = r.interval(0.9)
     if args.json:
         print(json.dumps({"mi": r.mi, "units": r.units, "interval90": [lo, hi], "n": r.n, "dx": r.dx, "dy": r.dy,
+                          "method": r.extra.get("method", "network"),
                           "quantiles": {str(k): v for k, v in r.quantiles.items()}}, indent=2))
     else:
-        print(f"MI = {r.mi:.4f} {r.units}   90% interval [{lo:.4f}, {hi:.4f}]   N={r.n} dx={r.dx} dy={r.dy}")
+        method = "   (table path: both sides discrete)" if r.extra.get("method") == "table" else ""
+        print(f"MI = {r.mi:.4f} {r.units}   90% interval [{lo:.4f}, {hi:.4f}]   N={r.n} dx={r.dx} dy={r.dy}{method}")
         print("level  " + "  ".join(f"{k:>6.3f}" for k in r.quantiles))
         print("value  " + "  ".join(f"{v:>6.3f}" for v in r.quantiles.values()))
     return 0
@@ -297,6 +300,9 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--checkpoint", help="checkpoint folder, or the name of a shipped one (default: mist-default)")
     e.add_argument("--drop-constant", action="store_true", help="drop constant columns (they carry 0 nats)")
     e.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    e.add_argument("--table-path", action="store_true",
+                   help="both sides discrete with a small, well-sampled table: the Miller-Madow plug-in "
+                        "with bootstrap quantiles instead of the network (docs/design.md 12i)")
     m = sub.add_parser("matrix", help="MI between every pair of columns of a table",
                        description="MI medians between every pair of columns (CSV matrix; diagonal empty).")
     m.add_argument("data", help="a .csv/.tsv file (UTF-8, header optional) or a .npy/.npz array (N, columns)")

@@ -214,3 +214,17 @@ def test_failure_is_one_stderr_line_and_nonzero_exit(tmp_path):
                        capture_output=True, text=True, timeout=120)
     assert p.returncode == 1 and p.stdout == ""
     assert p.stderr.strip().splitlines() == [f"mist: {path}: duplicate column name(s) ['a'] in the header; rename them"]
+
+
+def test_table_path_flag_on_two_binary_columns(tmp_path, ckpt, capsys):
+    rng = np.random.default_rng(1)
+    x = rng.integers(0, 2, 1000)
+    y = np.where(rng.random(1000) < 0.9, x, rng.integers(0, 2, 1000))
+    path = tmp_path / "b.csv"
+    np.savetxt(path, np.c_[x, y], delimiter=",", header="x,y", comments="", fmt="%d")
+    args = ["estimate", str(path), "--x", "x", "--y", "y", "--json", "--checkpoint", ckpt]
+    assert main(args + ["--table-path"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["method"] == "table" and abs(out["mi"] - 0.495) < 0.05  # the tiny network is not asked
+    assert main(args) == 0
+    assert json.loads(capsys.readouterr().out)["method"] == "network"
