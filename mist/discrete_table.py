@@ -26,7 +26,7 @@ def _codes(z: np.ndarray) -> tuple[np.ndarray, int]:
     return inverse, int(inverse.max()) + 1
 
 
-def _mm_entropy(counts_BK: np.ndarray, n: int) -> np.ndarray:
+def miller_madow_entropy(counts_BK: np.ndarray, n: int) -> np.ndarray:
     """Miller-Madow entropy (nats) of each row of counts (B, K), zeros allowed."""
     p = counts_BK / n
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -36,8 +36,8 @@ def _mm_entropy(counts_BK: np.ndarray, n: int) -> np.ndarray:
 
 def _mm_mi(joint_BXY: np.ndarray, n: int) -> np.ndarray:
     b = len(joint_BXY)
-    return (_mm_entropy(joint_BXY.sum(2), n) + _mm_entropy(joint_BXY.sum(1), n)
-            - _mm_entropy(joint_BXY.reshape(b, -1), n))
+    return (miller_madow_entropy(joint_BXY.sum(2), n) + miller_madow_entropy(joint_BXY.sum(1), n)
+            - miller_madow_entropy(joint_BXY.reshape(b, -1), n))
 
 
 def table_quantiles(x: np.ndarray, y: np.ndarray, levels, cap: float, rng: np.random.Generator,

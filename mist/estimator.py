@@ -17,7 +17,7 @@ import torch
 from mist._validate import check_pair
 from mist.checkpoint import REGIMES, load_checkpoint, resolve_checkpoint, served_n_max, regime_calibration, trained_dim_max
 from mist.consistency import subsample_check
-from mist.discrete_table import table_quantiles
+from mist.discrete_table import miller_madow_entropy, table_quantiles
 from mist.differentiable import soft_quantiles
 from mist.network.normalize import DEFAULT_TEMPERATURE, rank_codes_np
 from mist.network.calibration import apply_offsets
@@ -301,8 +301,7 @@ def _side_entropy(z: np.ndarray, hint: bool | None) -> float | None:
     _, counts = np.unique(z, axis=0, return_counts=True)
     if hint is False or (hint is None and len(counts) > n / 2):
         return None
-    p = counts / n
-    return float(-(p * np.log(p)).sum() + (len(counts) - 1) / (2.0 * n))
+    return float(miller_madow_entropy(counts[None], n)[0])
 
 
 def entropy_cap(x: np.ndarray, y: np.ndarray, discrete_x: bool | None, discrete_y: bool | None,
