@@ -19,6 +19,7 @@ import time
 import torch
 
 from mist import MIEstimator
+from mist.evaluate.estimators import unmix_kwargs
 from mist.data.suites import build_suite
 from mist.evaluate.estimators import make_baseline
 from mist.evaluate.rows import estimator_rows
@@ -39,18 +40,22 @@ def main(argv=None):
     ap.add_argument("--baselines", nargs="*", default=["ksg", "mixed_ksg"])
     ap.add_argument("--n-boot", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--unmix", choices=["on", "off"], default=None, help="MIEstimator(unmix=...) (design §12k)")
+    ap.add_argument("--from-batch", type=int, default=0,
+                    help="report only batches with index >= this (a clean check on batches not used to design)")
     ap.add_argument("--table-path", action="store_true",
                     help="mist with table_path=True (design §12i); also prints the sets that took it")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
-    estimators = {"mist": MIEstimator.from_pretrained(args.checkpoint, table_path=args.table_path)}
+    estimators = {"mist": MIEstimator.from_pretrained(args.checkpoint, table_path=args.table_path,
+                                                     **unmix_kwargs(args.unmix))}
     for b in args.baselines:
         estimators[b] = make_baseline(b, {b: {"n_boot": args.n_boot}})
     print(f"checkpoint: {args.checkpoint or 'mist-default'}; {args.batches} batches per suite")
     print("| suite | part | sets | estimator | MAE | solved | cov90 | s/set |")
     print("|---|---|---|---|---|---|---|---|")
     for suite in args.suites:
-        batches = build_suite(suite, args.batches)
+        batches = [b for b in build_suite(suite, args.batches) if int(b["index"]) >= args.from_batch]
         for name, est in estimators.items():
             t0 = time.perf_counter()
             rows = estimator_rows(est, batches, suite, name)

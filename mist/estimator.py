@@ -23,12 +23,14 @@ from mist.network.normalize import DEFAULT_TEMPERATURE, rank_codes_np
 from mist.network.calibration import apply_offsets
 from mist.network.quantiles import from_z, report_mi
 from mist.reduce import principal_scores, reduced_width
+from mist.unmix import unmix_pair
 from mist.result import MIResult
 
 DEFAULT_MAX_N = 2048  # for a bare model without a checkpoint config (which states its served N)
 # score codes (sets x subsets x columns x rows) that callers of _z_of_sets (mist.tabular,
 # mist.independence) hold at once for one chunk of sets: 8 MB of int64
 CODE_CELLS_PER_CHUNK = 1 << 20
+UNMIX_DEFAULT = False  # design §12k decides
 UNITS = {"nats": 1.0, "bits": 1.0 / math.log(2.0)}
 
 
@@ -47,11 +49,16 @@ class MIEstimator:
     quantiles instead of the network's (mist.discrete_table, docs/design.md §12i;
     result.extra["method"] == "table"). Off by default: its rule was not met on the suite (one set
     took the path there).
+    unmix: True: a side of 2..16 continuous columns at N >= 128 is turned (an invertible linear
+    map of that side's normal scores, so MI is unchanged) until its dependence on the other side
+    lies along columns, which the network sees; a side already aligned is left as it is
+    (mist.unmix, docs/design.md §12k). result.extra["turned"] says which sides were turned.
+    The differentiable path (`mi`, `quantiles_t`) does not turn sides.
     """
 
     def __init__(self, model: torch.nn.Module, config: dict | None = None, device: str = "cpu",
                  units: str = "nats", seed: int = 0, max_n: int | None = None, max_subsets: int = 8,
-                 table_path: bool = False):
+                 table_path: bool = False, unmix: bool = UNMIX_DEFAULT):
         if units not in UNITS:
             raise ValueError(f"units must be one of {list(UNITS)}, got {units!r}")
         self.config = config or {}
@@ -59,6 +66,7 @@ class MIEstimator:
         self.model = model.to(self.device).eval()
         self.units, self.seed, self.max_subsets = units, seed, max_subsets
         self.table_path = bool(table_path)
+        self.unmix = bool(unmix)
         self.max_n = int(max_n or (served_n_max(self.config) if "served_n" in self.config else DEFAULT_MAX_N))
         # the network stores levels in float32 (0.025 -> 0.02500000037...); as result keys they
         # must be the decimals users type, so r.quantiles[0.025] and r.interval(0.95) work
@@ -103,7 +111,7 @@ class MIEstimator:
         prepared = [self._prepare(x, y, constant_columns, np.random.default_rng(self.seed), discrete_x, discrete_y)
                     for x, y in pairs]
         groups: dict[tuple, list] = {}
-        for i, (subsets, shape, _, _) in enumerate(prepared):
+        for i, (subsets, shape, *_) in enumerate(prepared):
             if subsets is not None:  # keyed by the width the network sees (after _fit_width)
                 groups.setdefault(subsets[0].shape + (self._seen_widths(*shape)[0],), []).append(i)
         z_quantiles = {}
@@ -111,8 +119,10 @@ class MIEstimator:
             z_quantiles.update(zip(items, self._z_of_sets([prepared[i][0] for i in items], dx, cells_per_batch)))
         results = [self._table_result(table, shape) if table is not None
                    else self._result(z_quantiles.get(i), shape, len(subsets) if subsets else 0)
-                   for i, (subsets, shape, _, table) in enumerate(prepared)]
-        for r, (_, _, cap, _) in zip(results, prepared):
+                   for i, (subsets, shape, _, table, _) in enumerate(prepared)]
+        for r, (_, _, cap, _, turned) in zip(results, prepared):
+            if turned is not None:
+                r.extra["turned"] = turned
             if cap is not None:
                 cap *= UNITS[self.units]
                 r.quantiles = {lv: min(q, cap) for lv, q in r.quantiles.items()}
@@ -187,20 +197,25 @@ class MIEstimator:
         Returns ([codes (dx + dy, n) int64 per subset] or None for an empty side or a table,
         (N, dx, dy), the entropy cap in nats or None (see `entropy_cap`), and the table path's
         {level: MI in nats} where both sides are discrete and the table well sampled, else None
-        (mist.discrete_table; the network is then not run)."""
+        (mist.discrete_table; the network is then not run), and which sides mist.unmix turned
+        ((bool, bool), or None where it was not run)."""
         x, y = check_pair(x, y, constant_columns)
         n, shape = len(x), (len(x), x.shape[1], y.shape[1])
         if x.shape[1] == 0 or y.shape[1] == 0:
-            return None, shape, None, None
+            return None, shape, None, None, None
         cap, both_discrete = entropy_cap(x, y, discrete_x, discrete_y, with_kinds=True)
         if both_discrete and self.table_path and (table := table_quantiles(x, y, self.levels, cap, rng)) is not None:
-            return None, shape, cap, table
+            return None, shape, cap, table, None
         x, y = self._fit_width(x, y)
+        turned = None
+        if self.unmix:
+            x, y, info = unmix_pair(x, y)
+            turned = info["turned"]
         xy = np.concatenate([x, y], axis=1)
         rows = self._subset_rows(n, rng)
         if rows is None:
-            return [rank_codes_np(xy)], shape, cap, None
-        return [rank_codes_np(xy[idx]) for idx in rows], shape, cap, None
+            return [rank_codes_np(xy)], shape, cap, None, turned
+        return [rank_codes_np(xy[idx]) for idx in rows], shape, cap, None, turned
 
     def dim_max(self, n: int) -> int | None:
         """The most columns per side the network serving n rows was trained on: for a routed

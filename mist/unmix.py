@@ -73,12 +73,12 @@ def _normal_scores(z: np.ndarray) -> np.ndarray:
 
 
 def _search_rows(gx: np.ndarray, gy: np.ndarray) -> np.ndarray:
-    """At most SEARCH_ROWS row indices, evenly spaced in the order of a row-order-free key."""
+    """At most SEARCH_ROWS row indices, evenly spaced and ordered by a key of the rows' values
+    (not their positions) and alike for both sides, so that permuting the rows or swapping the
+    sides leaves the search's arithmetic as it is."""
     n = len(gx)
-    if n <= SEARCH_ROWS:
-        return np.arange(n)
-    key = np.lexsort((gy[:, 0], gx[:, 0]))
-    return np.sort(key[np.linspace(0, n - 1, SEARCH_ROWS).round().astype(int)])
+    key = np.lexsort((gx[:, 0] * gy[:, 0], gx[:, 0] + gy[:, 0]))  # symmetric in the sides
+    return key if n <= SEARCH_ROWS else key[np.linspace(0, n - 1, SEARCH_ROWS).round().astype(int)]
 
 
 def _whitener(g: np.ndarray) -> np.ndarray:
@@ -136,6 +136,15 @@ def _best_direction(z: np.ndarray, q_other: np.ndarray, init: np.ndarray, rng) -
     return best, best_score
 
 
+def _complement(left: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """An orthonormal basis (d, m - 1) of the part of span(left) (d, m) orthogonal to the unit u in
+    it: the other columns of left projected off u, then QR. Not an SVD: the complement's singular
+    values are all 1, so an SVD's basis would turn with rounding noise (and row order with it)."""
+    drop = np.abs(u @ left).argmax()
+    rest = np.delete(left, drop, axis=1)
+    return np.linalg.qr(rest - np.outer(u, u @ rest))[0]
+
+
 def _turn_side(g: np.ndarray, other: np.ndarray, rows: np.ndarray) -> np.ndarray | None:
     """g (N, d) normal scores of one side, other (N, e) of the other -> (N, d) turned side, or None."""
     rng = np.random.default_rng(SEED)
@@ -155,5 +164,5 @@ def _turn_side(g: np.ndarray, other: np.ndarray, rows: np.ndarray) -> np.ndarray
             return None
         u = left @ u
         cols.append(u)
-        left = np.linalg.svd(left - np.outer(u, u @ left), full_matrices=False)[0][:, :left.shape[1] - 1]
+        left = _complement(left, u)
     return z @ np.concatenate([np.stack(cols, axis=1), left], axis=1)

@@ -183,3 +183,8 @@ def make_baseline(name: str, settings: dict | None = None, seed: int = 0) -> _Ba
     if name in NEURAL_KINDS:
         return NeuralBound(name, seed=seed, **s.get("neural", {}))
     raise ValueError(f"unknown baseline {name!r}; expected one of {BASELINES}")
+
+
+def unmix_kwargs(flag: str | None) -> dict:
+    """A benchmark's --unmix on/off/None as MIEstimator keyword arguments (None: its default)."""
+    return {} if flag is None else {"unmix": flag == "on"}
