@@ -23,7 +23,7 @@ from mist.network.normalize import DEFAULT_TEMPERATURE, rank_codes_np
 from mist.network.calibration import apply_offsets
 from mist.network.quantiles import from_z, report_mi
 from mist.reduce import principal_scores, reduced_width
-from mist.unmix import unmix_pair
+from mist.unmix import unmix_many
 from mist.result import MIResult
 
 DEFAULT_MAX_N = 2048  # for a bare model without a checkpoint config (which states its served N)
@@ -108,21 +108,28 @@ class MIEstimator:
         pass's activations near the CPU's cache size, which was ~1.5x faster than 8x larger passes."""
         # a fresh generator per dataset: its random subsets (N > max_n) depend only on its N and
         # the seed, not on its position or on the other datasets, so estimate_many == estimate
-        prepared = [self._prepare(x, y, constant_columns, np.random.default_rng(self.seed), discrete_x, discrete_y)
-                    for x, y in pairs]
+        rngs = [np.random.default_rng(self.seed) for _ in pairs]
+        prepared = [self._prepare(x, y, constant_columns, rng, discrete_x, discrete_y)
+                    for (x, y), rng in zip(pairs, rngs)]
+        seen = [i for i, p in enumerate(prepared) if p[0] is not None]
+        turned = {}
+        if self.unmix:  # batched over the sets of one shape (mist.unmix, docs/design.md §12k-l)
+            for i, (tx, ty, info) in zip(seen, unmix_many([prepared[i][0] for i in seen])):
+                prepared[i] = ((tx, ty),) + prepared[i][1:]
+                turned[i] = info["turned"]
+        codes = {i: self._codes(*prepared[i][0], rngs[i]) for i in seen}
         groups: dict[tuple, list] = {}
-        for i, (subsets, shape, *_) in enumerate(prepared):
-            if subsets is not None:  # keyed by the width the network sees (after _fit_width)
-                groups.setdefault(subsets[0].shape + (self._seen_widths(*shape)[0],), []).append(i)
+        for i in seen:  # keyed by the width the network sees (after _fit_width)
+            groups.setdefault(codes[i][0].shape + (self._seen_widths(*prepared[i][1])[0],), []).append(i)
         z_quantiles = {}
         for (c, n, dx), items in groups.items():
-            z_quantiles.update(zip(items, self._z_of_sets([prepared[i][0] for i in items], dx, cells_per_batch)))
+            z_quantiles.update(zip(items, self._z_of_sets([codes[i] for i in items], dx, cells_per_batch)))
         results = [self._table_result(table, shape) if table is not None
-                   else self._result(z_quantiles.get(i), shape, len(subsets) if subsets else 0)
-                   for i, (subsets, shape, _, table, _) in enumerate(prepared)]
-        for r, (_, _, cap, _, turned) in zip(results, prepared):
-            if turned is not None:
-                r.extra["turned"] = turned
+                   else self._result(z_quantiles.get(i), shape, len(codes.get(i, ())))
+                   for i, (_, shape, _, table) in enumerate(prepared)]
+        for i, (r, (_, _, cap, _)) in enumerate(zip(results, prepared)):
+            if i in turned:
+                r.extra["turned"] = turned[i]
             if cap is not None:
                 cap *= UNITS[self.units]
                 r.quantiles = {lv: min(q, cap) for lv, q in r.quantiles.items()}
@@ -191,31 +198,27 @@ class MIEstimator:
         return MIResult(q, self.units, *shape, n_subsets=0, extra={"prior_driven": False, "method": "table"})
 
     def _prepare(self, x, y, constant_columns, rng, discrete_x=None, discrete_y=None):
-        """Validate, split N > max_n into random subsets, and rank each (sub)set's columns:
-        exactly the network's rank-gauss step as score codes, done once here in float64 numpy
-        (safe for huge values and integers) instead of again in the network.
-        Returns ([codes (dx + dy, n) int64 per subset] or None for an empty side or a table,
-        (N, dx, dy), the entropy cap in nats or None (see `entropy_cap`), and the table path's
-        {level: MI in nats} where both sides are discrete and the table well sampled, else None
-        (mist.discrete_table; the network is then not run), and which sides mist.unmix turned
-        ((bool, bool), or None where it was not run)."""
+        """Validate, cap, take the table path where it applies, and fit the width.
+        Returns ((x, y) as the network will see them, before mist.unmix, or None for an empty
+        side or a table; (N, dx, dy); the entropy cap in nats or None (see `entropy_cap`); the
+        table path's {level: MI in nats} where both sides are discrete and the table well
+        sampled, else None (mist.discrete_table; the network is then not run))."""
         x, y = check_pair(x, y, constant_columns)
-        n, shape = len(x), (len(x), x.shape[1], y.shape[1])
+        shape = (len(x), x.shape[1], y.shape[1])
         if x.shape[1] == 0 or y.shape[1] == 0:
-            return None, shape, None, None, None
+            return None, shape, None, None
         cap, both_discrete = entropy_cap(x, y, discrete_x, discrete_y, with_kinds=True)
         if both_discrete and self.table_path and (table := table_quantiles(x, y, self.levels, cap, rng)) is not None:
-            return None, shape, cap, table, None
-        x, y = self._fit_width(x, y)
-        turned = None
-        if self.unmix:
-            x, y, info = unmix_pair(x, y)
-            turned = info["turned"]
+            return None, shape, cap, table
+        return self._fit_width(x, y), shape, cap, None
+
+    def _codes(self, x: np.ndarray, y: np.ndarray, rng) -> list[np.ndarray]:
+        """Split N > max_n into random subsets and rank each (sub)set's columns: exactly the
+        network's rank-gauss step as score codes (dx + dy, n) int64, done once here in float64
+        numpy (safe for huge values and integers) instead of again in the network."""
         xy = np.concatenate([x, y], axis=1)
-        rows = self._subset_rows(n, rng)
-        if rows is None:
-            return [rank_codes_np(xy)], shape, cap, None, turned
-        return [rank_codes_np(xy[idx]) for idx in rows], shape, cap, None, turned
+        rows = self._subset_rows(len(xy), rng)
+        return [rank_codes_np(xy)] if rows is None else [rank_codes_np(xy[idx]) for idx in rows]
 
     def dim_max(self, n: int) -> int | None:
         """The most columns per side the network serving n rows was trained on: for a routed

@@ -17,8 +17,13 @@ For a side with 2..MAX_WIDTH continuous columns (N >= MIN_N):
    estimate, which sees non-monotone links);
 3. greedily up to MAX_STEPS directions, each in the orthogonal complement of the previous ones;
    the rest of the complement completes an orthonormal basis R, and the side becomes z R;
-4. a gate: the side is turned only if the best direction scores at least GATE above the best
-   raw column, so sets already aligned (and most independent ones) pass unchanged.
+4. gates (design §12l): the side is turned only if its best direction scores at least GATE above
+   both the best raw column and the linear canonical direction (linear CCA of the two sides'
+   whitened normal scores), so sets already aligned, sets whose dependence a linear map shows
+   (the prior's rotated Gaussian-copula world, which the network knows) and most independent
+   ones pass unchanged; a cheap screen (SCREEN_ROWS rows, the sliced-moment eigenvectors and
+   N_SCREEN random directions) decides first whether to search at all, batched over the sets
+   of one shape (`unmix_many`), so that most sets never pay for the search.
 
 Each side is searched against the other side's *raw* normal scores, so estimate(x, y) and
 estimate(y, x) see the same columns. The search rows (at most SEARCH_ROWS) are chosen by rank,
@@ -49,21 +54,46 @@ SEED = 20261204
 def unmix_pair(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict]:
     """x (N, dx), y (N, dy) float64, validated -> (x', y', info): each side turned (as its whitened
     normal scores in the found basis) or returned as it is; info["turned"] = (bool, bool)."""
-    n = len(x)
-    gx, gy = _normal_scores(x), _normal_scores(y)
-    rows = _search_rows(gx, gy)
-    wanted = (_eligible(x, n), _eligible(y, n))
-    if not any(wanted):
-        return x, y, {"turned": (False, False)}
+    return unmix_many([(x, y)])[0]
+
+
+def unmix_many(pairs: list) -> list[tuple[np.ndarray, np.ndarray, dict]]:
+    """unmix_pair of every (x, y) in pairs; the screen runs batched over the sets of one shape
+    (the same arithmetic as one at a time)."""
+    out = [(x, y, {"turned": (False, False)}) for x, y in pairs]
+    groups: dict[tuple, list[int]] = {}
+    for i, (x, y) in enumerate(pairs):
+        if _eligible(x, len(x)) or _eligible(y, len(y)):
+            groups.setdefault(x.shape + y.shape[1:], []).append(i)
+    for items in groups.values():
+        group = [pairs[i] for i in items]
+        for b, turned in zip(items, _turned_sides(np.stack([x for x, _ in group]), np.stack([y for _, y in group]))):
+            x, y = pairs[b]
+            out[b] = (x if turned[0] is None else turned[0], y if turned[1] is None else turned[1],
+                      {"turned": (turned[0] is not None, turned[1] is not None)})
+    return out
+
+
+def _turned_sides(x_B: np.ndarray, y_B: np.ndarray) -> list[tuple]:
+    """x_B (B, N, dx), y_B (B, N, dy), one shape -> per set (x' or None, y' or None): the turned
+    side (N, d), or None where it stays as it is."""
+    n = x_B.shape[1]
+    gx, gy = _normal_scores(x_B), _normal_scores(y_B)
+    rows_BR = _search_rows(gx, gy)
     wx, wy = _whitener(gx), _whitener(gy)
     zx, zy = gx @ wx, gy @ wy
-    u, _, vt = np.linalg.svd(zx.T @ zy / n)  # linear CCA: the whitened sides' cross-covariance
-    out, turned = [], []
-    for side, z, w, other, lin, want in ((x, zx, wx, gy, u[:, 0], wanted[0]), (y, zy, wy, gx, vt[0], wanted[1])):
-        r = _turn_side(z, w, other, rows, lin) if want else None
-        out.append(side if r is None else r)
-        turned.append(r is not None)
-    return out[0], out[1], {"turned": tuple(turned)}
+    u, _, vt = np.linalg.svd(np.swapaxes(zx, -1, -2) @ zy / n)  # linear CCA of the whitened sides
+    sides = []
+    for side_B, z, w, other, lin in ((x_B, zx, wx, gy, u[..., :, 0]), (y_B, zy, wy, gx, vt[..., 0, :])):
+        want = np.flatnonzero([_eligible(side, n) for side in side_B])
+        turned = [None] * len(side_B)
+        if len(want):
+            passed, sliced = _screen(z[want], w[want], other[want], rows_BR[want], lin[want])
+            for k, b in enumerate(want):
+                if passed[k]:
+                    turned[b] = _search(z[b], w[b], other[b], rows_BR[b], lin[b], sliced[k])
+        sides.append(turned)
+    return list(zip(*sides))
 
 
 def _eligible(side: np.ndarray, n: int) -> bool:
@@ -75,29 +105,32 @@ def _eligible(side: np.ndarray, n: int) -> bool:
     return all(len(np.unique(side[:, j])) >= 0.95 * n for j in range(d))
 
 
-def _normal_scores(z: np.ndarray) -> np.ndarray:
-    g = ndtri((rankdata(z, axis=0) - 0.5) / len(z))
-    return g - g.mean(axis=0)
+def _normal_scores(z_BND: np.ndarray) -> np.ndarray:
+    g = ndtri((rankdata(z_BND, axis=-2) - 0.5) / z_BND.shape[-2])
+    return g - g.mean(axis=-2, keepdims=True)
 
 
 def _search_rows(gx: np.ndarray, gy: np.ndarray) -> np.ndarray:
-    """At most SEARCH_ROWS row indices, evenly spaced and ordered by a key of the rows' values
-    (not their positions) and alike for both sides, so that permuting the rows or swapping the
-    sides leaves the search's arithmetic as it is."""
-    n = len(gx)
-    key = np.lexsort((gx[:, 0] * gy[:, 0], gx[:, 0] + gy[:, 0]))  # symmetric in the sides
-    return key if n <= SEARCH_ROWS else key[np.linspace(0, n - 1, SEARCH_ROWS).round().astype(int)]
+    """(B, R) row indices, at most SEARCH_ROWS per set, evenly spaced and ordered by a key of the
+    rows' values (not their positions) and alike for both sides, so that permuting the rows or
+    swapping the sides leaves the search's arithmetic as it is."""
+    n = gx.shape[-2]
+    a, b = gx[..., 0], gy[..., 0]
+    key = np.lexsort((a * b, a + b), axis=-1)  # symmetric in the sides
+    return key if n <= SEARCH_ROWS else key[..., np.linspace(0, n - 1, SEARCH_ROWS).round().astype(int)]
 
 
 def _whitener(g: np.ndarray) -> np.ndarray:
-    w, v = np.linalg.eigh(np.atleast_2d(np.cov(g, rowvar=False)))
-    return (v / np.sqrt(np.maximum(w, 1e-9))) @ v.T
+    """g (..., N, d) centred -> (..., d, d) symmetric W with cov(g W) = I."""
+    cov = np.swapaxes(g, -1, -2) @ g / (g.shape[-2] - 1)
+    w, v = np.linalg.eigh(cov)
+    return (v / np.sqrt(np.maximum(w, 1e-9))[..., None, :]) @ np.swapaxes(v, -1, -2)
 
 
-def _cosine_basis(a_KN: np.ndarray) -> np.ndarray:
-    """a (K, N) standardized projections -> (K, N, N_BASIS) centred cos(pi m Phi(a)), m = 1..,
+def _cosine_basis(a: np.ndarray) -> np.ndarray:
+    """a (..., N) standardized projections -> (..., N, N_BASIS) centred cos(pi m Phi(a)), m = 1..,
     by the Chebyshev recurrence cos((m + 1) t) = 2 cos(t) cos(m t) - cos((m - 1) t)."""
-    c1 = np.cos(np.pi * ndtr(a_KN))
+    c1 = np.cos(np.pi * ndtr(a))
     f = [c1, 2 * c1 * c1 - 1]
     for _ in range(N_BASIS - 2):
         f.append(2 * c1 * f[-1] - f[-2])
@@ -105,42 +138,68 @@ def _cosine_basis(a_KN: np.ndarray) -> np.ndarray:
     return f - f.mean(axis=-2, keepdims=True)
 
 
-def _orthonormal(f: np.ndarray) -> np.ndarray:
+def _other_basis(other: np.ndarray) -> np.ndarray:
+    """other (..., n, e) -> (..., n, e * N_BASIS) orthonormal basis of its columns' cosine bases."""
+    cols = np.swapaxes(other, -1, -2)  # (..., e, n)
+    f = _cosine_basis(cols / np.maximum(cols.std(axis=-1, keepdims=True), 1e-12))  # (..., e, n, B)
+    f = np.concatenate([f[..., j, :, :] for j in range(f.shape[-3])], axis=-1)
     return np.linalg.qr(f)[0]
 
 
-def _scores(z: np.ndarray, u_DK: np.ndarray, q_other: np.ndarray) -> np.ndarray:
-    """Top squared canonical correlation between the cosine basis F of z u_k and the orthonormal
-    q_other, per k: the largest eigenvalue of R^-T F^T q q^T F R^-1 with R^T R = F^T F (a Cholesky
-    factor instead of a QR of F: the same number, cheaper for many small problems)."""
-    a = (z @ u_DK).T
+def _scores(z: np.ndarray, u: np.ndarray, q_other: np.ndarray) -> np.ndarray:
+    """z (..., n, d), u (..., d, K), q_other (..., n, M) orthonormal -> (..., K): the top squared
+    canonical correlation between the cosine basis F of z u_k and q_other: the largest eigenvalue
+    of L^-1 F^T q q^T F L^-T with L L^T = F^T F (a Cholesky factor instead of a QR of F: the same
+    number, cheaper for many small problems)."""
+    a = np.swapaxes(z @ u, -1, -2)
     a = a / np.maximum(a.std(axis=-1, keepdims=True), 1e-12)
-    f_KNB = _cosine_basis(a)
-    gram = np.swapaxes(f_KNB, -1, -2) @ f_KNB
-    chol = np.linalg.cholesky(gram + 1e-9 * np.trace(gram, axis1=-2, axis2=-1)[:, None, None] * np.eye(N_BASIS))
-    cross = np.linalg.solve(chol, np.swapaxes(f_KNB, -1, -2) @ q_other)  # L^-1 F^T q, L = R^T
-    return np.linalg.eigvalsh(cross @ np.swapaxes(cross, -1, -2))[:, -1]
+    f_t = np.swapaxes(_cosine_basis(a), -1, -2)  # (..., K, N_BASIS, n)
+    gram = f_t @ np.swapaxes(f_t, -1, -2)
+    ridge = 1e-9 * np.trace(gram, axis1=-2, axis2=-1)[..., None, None] * np.eye(N_BASIS)
+    cross = np.linalg.solve(np.linalg.cholesky(gram + ridge), f_t @ q_other[..., None, :, :])
+    return np.linalg.eigvalsh(cross @ np.swapaxes(cross, -1, -2))[..., -1]
 
 
 def _sliced_moments(z: np.ndarray, other: np.ndarray, slices: int = 8) -> np.ndarray:
-    """(d, d) SIR + SAVE matrix of z given each column of other: its leading eigenvectors are
-    directions along which z's slice means or slice covariances move."""
-    n, d = z.shape
+    """z (..., n, d) whitened, other (..., n, e) -> (..., d, d) SIR + SAVE matrix of z given each
+    column of other: its leading eigenvectors are directions along which z's slice means or
+    slice covariances move."""
+    n, d = z.shape[-2:]
     starts = np.linspace(0, n, slices + 1).astype(int)[:-1]
-    counts = np.diff(np.r_[starts, n])[:, None]
-    m_DD, eye = np.zeros((d, d)), np.eye(d)
-    for j in range(other.shape[1]):
-        zj = z[np.argsort(other[:, j], kind="stable")]
-        mean_SD = np.add.reduceat(zj, starts, axis=0) / counts
-        second_SDD = np.add.reduceat(zj[:, :, None] * zj[:, None, :], starts, axis=0) / counts[:, :, None]
-        a_SDD = eye - (second_SDD - mean_SD[:, :, None] * mean_SD[:, None, :])
-        w = counts[:, 0] / n
-        m_DD += np.einsum("s,sd,se->de", w, mean_SD, mean_SD) + np.einsum("s,sde,sef->df", w, a_SDD, a_SDD)
-    return m_DD
+    counts = np.diff(np.r_[starts, n])
+    w = counts / n
+    m = np.zeros(z.shape[:-2] + (d, d))
+    eye = np.eye(d)
+    for j in range(other.shape[-1]):
+        order = np.argsort(other[..., j], axis=-1, kind="stable")
+        zj = np.take_along_axis(z, order[..., None], axis=-2)
+        mean = np.add.reduceat(zj, starts, axis=-2) / counts[:, None]
+        second = np.add.reduceat(zj[..., :, None] * zj[..., None, :], starts, axis=-3) / counts[:, None, None]
+        a = eye - (second - mean[..., :, None] * mean[..., None, :])
+        m += np.einsum("s,...sd,...se->...de", w, mean, mean) + np.einsum("s,...sde,...sef->...df", w, a, a)
+    return m
 
 
 def _unit_columns(u: np.ndarray) -> np.ndarray:
-    return u / np.maximum(np.linalg.norm(u, axis=0), 1e-12)
+    return u / np.maximum(np.linalg.norm(u, axis=-2, keepdims=True), 1e-12)
+
+
+def _screen(z, w, other, rows, lin):
+    """The batched screen of one side for B sets: z (B, N, d), w (B, d, d), other (B, N, e), rows
+    (B, R), lin (B, d) -> (passed (B,) bool, the sliced-moment eigenvectors (B, d, d)).
+    Candidates: the raw columns as directions in z (g = z W^-1: column i of g is z W^-1[:, i]) and
+    the linear canonical direction (the floor), then the sliced-moment eigenvectors and N_SCREEN
+    random directions; a set passes if one of the latter beats the floor by GATE / 2."""
+    d = z.shape[-1]
+    few = rows[:, np.linspace(0, rows.shape[1] - 1, min(SCREEN_ROWS, rows.shape[1])).round().astype(int)]
+    z_few = np.take_along_axis(z, few[..., None], axis=1)
+    o_few = np.take_along_axis(other, few[..., None], axis=1)
+    sliced = np.linalg.eigh(_sliced_moments(z_few, o_few))[1][..., ::-1]
+    random = _unit_columns(np.random.default_rng(SEED).standard_normal((d, N_SCREEN)))
+    cands = np.concatenate([np.linalg.inv(w), lin[..., None], sliced,
+                            np.broadcast_to(random, sliced.shape[:-1] + (N_SCREEN,))], axis=-1)
+    s = _scores(z_few, cands, _other_basis(o_few))
+    return s[:, d + 1:].max(axis=-1) >= s[:, :d + 1].max(axis=-1) + GATE / 2, sliced
 
 
 def _best_direction(z: np.ndarray, q_other: np.ndarray, init: np.ndarray, rng) -> tuple[np.ndarray, float]:
@@ -166,31 +225,16 @@ def _complement(left: np.ndarray, u: np.ndarray) -> np.ndarray:
     return np.linalg.qr(rest - np.outer(u, u @ rest))[0]
 
 
-def _other_basis(other: np.ndarray) -> np.ndarray:
-    """other (n, e) -> (n, <= e * N_BASIS) orthonormal basis of its columns' cosine bases."""
-    return _orthonormal(np.concatenate(
-        [_cosine_basis(other[:, j][None] / max(other[:, j].std(), 1e-12))[0] for j in range(other.shape[1])], axis=1))
-
-
-def _turn_side(z: np.ndarray, w: np.ndarray, other: np.ndarray, rows: np.ndarray, lin: np.ndarray) -> np.ndarray | None:
-    """z (N, d) one side's whitened normal scores g W (w: the whitener W), other (N, e) the other
-    side's normal scores, lin (d,) the linear canonical direction in z -> (N, d) turned side, or None.
-    Turned only where the best direction beats both the best raw column and the linear canonical
-    direction by GATE (design §12l); a cheap screen on fewer rows and candidates comes first."""
-    rng = np.random.default_rng(SEED)
+def _search(z, w, other, rows, lin, sliced) -> np.ndarray | None:
+    """The search of one side of one set that passed the screen: z (N, d) whitened normal scores,
+    w (d, d) its whitener, other (N, e), rows (R,), lin (d,), sliced (d, d) -> (N, d) turned side,
+    or None where the best direction does not beat the raw columns and the linear canonical
+    direction by GATE."""
     d = z.shape[1]
-    few = rows[np.linspace(0, len(rows) - 1, min(SCREEN_ROWS, len(rows))).round().astype(int)]
-    q_few = _other_basis(other[few])
-    sliced = np.linalg.eigh(_sliced_moments(z[few], other[few]))[1][:, ::-1]
-    # the raw columns as directions in z (g = z W^-1: column i of g is z W^-1[:, i]), the
-    # linear canonical direction, then the candidates; one batched score for all
-    plain = np.concatenate([np.linalg.inv(w), lin[:, None]], axis=1)
-    screen = np.concatenate([plain, sliced, _unit_columns(rng.standard_normal((d, N_SCREEN)))], axis=1)
-    s = _scores(z[few], screen, q_few)
-    if s[d + 1:].max() < s[:d + 1].max() + GATE / 2:
-        return None
+    rng = np.random.default_rng(SEED)
+    rng.standard_normal((d, N_SCREEN))  # the screen's draws: the search continues the same stream
     zs, q_other = z[rows], _other_basis(other[rows])
-    floor = _scores(zs, plain, q_other).max()
+    floor = _scores(zs, np.concatenate([np.linalg.inv(w), lin[:, None]], axis=1), q_other).max()
     left, cols = np.eye(d), []
     for step in range(min(d - 1, MAX_STEPS)):
         init = _unit_columns(np.concatenate([np.eye(left.shape[1]), left.T @ sliced, left.T @ lin[:, None]], axis=1))
