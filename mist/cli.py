@@ -225,7 +225,8 @@ def _estimator(args):
     device = _device(args.device)
     try:
         return MIEstimator.from_pretrained(args.checkpoint, units=args.units, device=device,
-                                           table_path=getattr(args, "table_path", False))
+                                           table_path=getattr(args, "table_path", False),
+                                           unmix=getattr(args, "unmix", False))
     except Exception as err:  # any damage to a checkpoint; loading never runs code (safetensors + JSON)
         raise CLIError(f"--checkpoint {args.checkpoint or 'mist-default'}: {err}") from None
 
@@ -244,9 +245,12 @@ def _estimate(args) -> int:
     if args.json:
         print(json.dumps({"mi": r.mi, "units": r.units, "interval90": [lo, hi], "n": r.n, "dx": r.dx, "dy": r.dy,
                           "method": r.extra.get("method", "network"),
+                          "turned": list(r.extra["turned"]) if "turned" in r.extra else None,
                           "quantiles": {str(k): v for k, v in r.quantiles.items()}}, indent=2))
     else:
         method = "   (table path: both sides discrete)" if r.extra.get("method") == "table" else ""
+        if any(r.extra.get("turned", ())):
+            method += "   (turned: " + " and ".join(s for s, t in zip("xy", r.extra["turned"]) if t) + ")"
         print(f"MI = {r.mi:.4f} {r.units}   90% interval [{lo:.4f}, {hi:.4f}]   N={r.n} dx={r.dx} dy={r.dy}{method}")
         print("level  " + "  ".join(f"{k:>6.3f}" for k in r.quantiles))
         print("value  " + "  ".join(f"{v:>6.3f}" for v in r.quantiles.values()))
@@ -303,6 +307,9 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--table-path", action="store_true",
                    help="both sides discrete with a small, well-sampled table: the Miller-Madow plug-in "
                         "with bootstrap quantiles instead of the network (docs/design.md 12i)")
+    e.add_argument("--unmix", action="store_true",
+                   help="turn a side of 2-16 continuous columns (N >= 128) whose dependence is spread over "
+                        "its columns until it lies along them (MI unchanged; slower; docs/design.md 12k-l)")
     m = sub.add_parser("matrix", help="MI between every pair of columns of a table",
                        description="MI medians between every pair of columns (CSV matrix; diagonal empty).")
     m.add_argument("data", help="a .csv/.tsv file (UTF-8, header optional) or a .npy/.npz array (N, columns)")

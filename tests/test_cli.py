@@ -228,3 +228,17 @@ def test_table_path_flag_on_two_binary_columns(tmp_path, ckpt, capsys):
     assert out["method"] == "table" and abs(out["mi"] - 0.495) < 0.05  # the tiny network is not asked
     assert main(args) == 0
     assert json.loads(capsys.readouterr().out)["method"] == "network"
+
+
+def test_unmix_flag_turns_a_mixed_side(tmp_path, ckpt, capsys):
+    rng = np.random.default_rng(2)
+    s = rng.uniform(-1, 1, 600)
+    x = np.c_[s, rng.standard_normal((600, 2))] @ np.linalg.qr(rng.standard_normal((3, 3)))[0]
+    y = s ** 2 + 0.05 * rng.standard_normal(600)
+    path = tmp_path / "m.csv"
+    np.savetxt(path, np.c_[x, y], delimiter=",", header="a,b,c,y", comments="")
+    args = ["estimate", str(path), "--x", "a,b,c", "--y", "y", "--json", "--checkpoint", ckpt]
+    assert main(args + ["--unmix"]) == 0
+    assert json.loads(capsys.readouterr().out)["turned"] == [True, False]
+    assert main(args) == 0
+    assert json.loads(capsys.readouterr().out)["turned"] is None
