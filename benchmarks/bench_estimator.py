@@ -82,13 +82,15 @@ def main():
     ap.add_argument("--checkpoint", default=None)
     ap.add_argument("--batches", type=int, default=64)
     ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--collapse-binary", choices=["on", "off"], default=None,
+                    help="MIEstimator(collapse_binary=...) (design §12m); default: the estimator's default")
     ap.add_argument("--unmix", choices=["on", "off"], default=None,
                     help="MIEstimator(unmix=...) (design §12k); default: the estimator's default")
     ap.add_argument("--speed-only", action="store_true", help="skip the accuracy tables")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    est = MIEstimator.from_pretrained(args.checkpoint, **unmix_kwargs(args.unmix))
+    est = MIEstimator.from_pretrained(args.checkpoint, **unmix_kwargs(args.unmix, args.collapse_binary))
     for name in () if args.speed_only else ("imd", "oomd"):
         accuracy(est, name, build_suite(name, args.batches))
     speed(est)

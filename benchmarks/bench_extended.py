@@ -40,6 +40,8 @@ def main(argv=None):
     ap.add_argument("--baselines", nargs="*", default=["ksg", "mixed_ksg"])
     ap.add_argument("--n-boot", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--collapse-binary", choices=["on", "off"], default=None,
+                    help="MIEstimator(collapse_binary=...) (design §12m); default: the estimator's default")
     ap.add_argument("--unmix", choices=["on", "off"], default=None, help="MIEstimator(unmix=...) (design §12k)")
     ap.add_argument("--from-batch", type=int, default=0,
                     help="report only batches with index >= this (a clean check on batches not used to design)")
@@ -48,7 +50,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     estimators = {"mist": MIEstimator.from_pretrained(args.checkpoint, table_path=args.table_path,
-                                                     **unmix_kwargs(args.unmix))}
+                                                     **unmix_kwargs(args.unmix, args.collapse_binary))}
     for b in args.baselines:
         estimators[b] = make_baseline(b, {b: {"n_boot": args.n_boot}})
     print(f"checkpoint: {args.checkpoint or 'mist-default'}; {args.batches} batches per suite")

@@ -49,10 +49,12 @@ def main(argv=None):
     ap.add_argument("--marginal", nargs="+", default=["gaussian", "t3"], choices=["gaussian", "t3"])
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--collapse-binary", choices=["on", "off"], default=None,
+                    help="MIEstimator(collapse_binary=...) (design §12m); default: the estimator's default")
     ap.add_argument("--unmix", choices=["on", "off"], default=None, help="MIEstimator(unmix=...) (design §12k)")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
-    est = MIEstimator.from_pretrained(args.checkpoint, **unmix_kwargs(args.unmix))
+    est = MIEstimator.from_pretrained(args.checkpoint, **unmix_kwargs(args.unmix, args.collapse_binary))
     rng = np.random.default_rng(args.seed)
     shapes = sorted({(d, d) for d in args.dims} | {(d, 1) for d in args.dims})
     print("| marginal | N | dx | dy | worst low90 | worst median | worst high90 | prior_driven | s/set | ok |")

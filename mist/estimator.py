@@ -16,6 +16,7 @@ import torch
 
 from mist._validate import check_pair
 from mist.checkpoint import REGIMES, load_checkpoint, resolve_checkpoint, served_n_max, regime_calibration, trained_dim_max
+from mist.categorical import collapse_binary
 from mist.consistency import subsample_check
 from mist.discrete_table import miller_madow_entropy, table_quantiles
 from mist.differentiable import soft_quantiles
@@ -30,7 +31,8 @@ DEFAULT_MAX_N = 2048  # for a bare model without a checkpoint config (which stat
 # score codes (sets x subsets x columns x rows) that callers of _z_of_sets (mist.tabular,
 # mist.independence) hold at once for one chunk of sets: 8 MB of int64
 CODE_CELLS_PER_CHUNK = 1 << 20
-UNMIX_DEFAULT = False  # design §12k decides
+UNMIX_DEFAULT = False  # design §12k-l: off (speed)
+COLLAPSE_BINARY_DEFAULT = False  # design §12m decides
 UNITS = {"nats": 1.0, "bits": 1.0 / math.log(2.0)}
 
 
@@ -54,11 +56,16 @@ class MIEstimator:
     lies along columns, which the network sees; a side already aligned is left as it is
     (mist.unmix, docs/design.md §12k). result.extra["turned"] says which sides were turned.
     The differentiable path (`mi`, `quantiles_t`) does not turn sides.
+    collapse_binary: True: a side's binary columns (two distinct values each, at least two of
+    them, at most 10 distinct joint rows) reach the network as one categorical column numbering
+    their joint rows (a bijection of that side: MI unchanged; mist.categorical, §12m);
+    result.extra["merged_binary"] = (columns merged in x, in y). Not on the differentiable path.
     """
 
     def __init__(self, model: torch.nn.Module, config: dict | None = None, device: str = "cpu",
                  units: str = "nats", seed: int = 0, max_n: int | None = None, max_subsets: int = 8,
-                 table_path: bool = False, unmix: bool = UNMIX_DEFAULT):
+                 table_path: bool = False, unmix: bool = UNMIX_DEFAULT,
+                 collapse_binary: bool = COLLAPSE_BINARY_DEFAULT):
         if units not in UNITS:
             raise ValueError(f"units must be one of {list(UNITS)}, got {units!r}")
         self.config = config or {}
@@ -67,6 +74,7 @@ class MIEstimator:
         self.units, self.seed, self.max_subsets = units, seed, max_subsets
         self.table_path = bool(table_path)
         self.unmix = bool(unmix)
+        self.collapse_binary = bool(collapse_binary)
         self.max_n = int(max_n or (served_n_max(self.config) if "served_n" in self.config else DEFAULT_MAX_N))
         # the network stores levels in float32 (0.025 -> 0.02500000037...); as result keys they
         # must be the decimals users type, so r.quantiles[0.025] and r.interval(0.95) work
@@ -112,20 +120,21 @@ class MIEstimator:
         prepared = [self._prepare(x, y, constant_columns, rng, discrete_x, discrete_y)
                     for (x, y), rng in zip(pairs, rngs)]
         seen = [i for i, p in enumerate(prepared) if p[0] is not None]
+        sides = {i: prepared[i][0][0] for i in seen}  # (x, y) as the network will see them
+        merged = {i: prepared[i][0][1] for i in seen}
         turned = {}
         if self.unmix:  # batched over the sets of one shape (mist.unmix, docs/design.md §12k-l)
-            for i, (tx, ty, info) in zip(seen, unmix_many([prepared[i][0] for i in seen])):
-                prepared[i] = ((tx, ty),) + prepared[i][1:]
-                turned[i] = info["turned"]
-        codes = {i: self._codes(*prepared[i][0], rngs[i]) for i in seen}
+            for i, (tx, ty, info) in zip(seen, unmix_many([sides[i] for i in seen])):
+                sides[i], turned[i] = (tx, ty), info["turned"]
+        codes = {i: self._codes(*sides[i], rngs[i]) for i in seen}
         groups: dict[tuple, list] = {}
-        for i in seen:  # keyed by the width the network sees (after _fit_width)
-            groups.setdefault(codes[i][0].shape + (self._seen_widths(*prepared[i][1])[0],), []).append(i)
+        for i in seen:  # keyed by the width the network sees
+            groups.setdefault(codes[i][0].shape + (sides[i][0].shape[1],), []).append(i)
         z_quantiles = {}
         for (c, n, dx), items in groups.items():
             z_quantiles.update(zip(items, self._z_of_sets([codes[i] for i in items], dx, cells_per_batch)))
         results = [self._table_result(table, shape) if table is not None
-                   else self._result(z_quantiles.get(i), shape, len(codes.get(i, ())))
+                   else self._result(z_quantiles.get(i), shape, len(codes.get(i, ())), merged.get(i, (0, 0)))
                    for i, (_, shape, _, table) in enumerate(prepared)]
         for i, (r, (_, _, cap, _)) in enumerate(zip(results, prepared)):
             if i in turned:
@@ -171,14 +180,16 @@ class MIEstimator:
         # subsets of one dataset: average their MI quantile functions, as _z_of_sets
         return from_z(outs[0]).log1p() if len(outs) == 1 else torch.stack([from_z(o) for o in outs]).mean(0).log1p()
 
-    def _result(self, z_K, shape: tuple, n_subsets: int) -> MIResult:
+    def _result(self, z_K, shape: tuple, n_subsets: int, merged: tuple[int, int] = (0, 0)) -> MIResult:
         """z-quantiles (K,) -> MIResult in self.units for a dataset of shape (N, dx, dy);
-        z_K None means a constant side: MI exactly 0."""
+        z_K None means a constant side: MI exactly 0. merged: how many binary columns of each
+        side mist.categorical merged into one (the network saw dx - merged + 1 columns)."""
         n, dx, dy = shape
-        seen = self._seen_widths(n, dx, dy)
+        wx, wy = (d - k + 1 if k else d for d, k in zip((dx, dy), merged))
+        seen = self._seen_widths(n, wx, wy)
         if z_K is None:
             z_K = torch.zeros(len(self.levels), dtype=torch.float64)
-        elif (offsets := self._regime_offsets(n, dx, dy, seen)) is not None:  # the median does not move
+        elif (offsets := self._regime_offsets(n, wx, wy, seen)) is not None:  # the median does not move
             z_K = apply_offsets(z_K[None], offsets)[0]
         q_nats = report_mi(z_K).numpy()
         q = q_nats * UNITS[self.units]
@@ -187,8 +198,10 @@ class MIEstimator:
         # N <= dx + dy the sample covariance is singular: there the estimate is the prior speaking
         prior_driven = bool(n <= dx + dy or median_nats > math.log(n))
         extra = {"prior_driven": prior_driven}
-        if seen != (dx, dy):  # wider than trained: the network saw principal components (_fit_width)
+        if seen != (wx, wy):  # wider than trained: the network saw principal components (_fit_width)
             extra["reduced_to"] = seen
+        if any(merged):
+            extra["merged_binary"] = merged
         return MIResult(dict(zip(self.levels, q.tolist())), self.units, *shape, n_subsets=n_subsets,
                         extra=extra)
 
@@ -199,8 +212,8 @@ class MIEstimator:
 
     def _prepare(self, x, y, constant_columns, rng, discrete_x=None, discrete_y=None):
         """Validate, cap, take the table path where it applies, and fit the width.
-        Returns ((x, y) as the network will see them, before mist.unmix, or None for an empty
-        side or a table; (N, dx, dy); the entropy cap in nats or None (see `entropy_cap`); the
+        Returns (((x, y) as the network will see them, before mist.unmix; how many binary columns
+        of each side mist.categorical merged) or None for an empty side or a table; (N, dx, dy); the entropy cap in nats or None (see `entropy_cap`); the
         table path's {level: MI in nats} where both sides are discrete and the table well
         sampled, else None (mist.discrete_table; the network is then not run))."""
         x, y = check_pair(x, y, constant_columns)
@@ -210,7 +223,11 @@ class MIEstimator:
         cap, both_discrete = entropy_cap(x, y, discrete_x, discrete_y, with_kinds=True)
         if both_discrete and self.table_path and (table := table_quantiles(x, y, self.levels, cap, rng)) is not None:
             return None, shape, cap, table
-        return self._fit_width(x, y), shape, cap, None
+        merged = (0, 0)
+        if self.collapse_binary:  # binary columns as one categorical column (mist.categorical, §12m)
+            (x, mx), (y, my) = collapse_binary(x), collapse_binary(y)
+            merged = (mx, my)
+        return (self._fit_width(x, y), merged), shape, cap, None
 
     def _codes(self, x: np.ndarray, y: np.ndarray, rng) -> list[np.ndarray]:
         """Split N > max_n into random subsets and rank each (sub)set's columns: exactly the

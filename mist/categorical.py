@@ -1,0 +1,40 @@
+"""Binary columns of one side, taken together, as one categorical column (docs/design.md §12m).
+
+A category stored as several binary columns (bits of its code, one-hot, or a handful of yes/no
+features with few combinations) is one discrete variable. The network was trained on categories
+held in one column (the `index` encoding, relabelled at random), and reads several binary columns
+one at a time; on the held-out `bits` encoding it solved 0.50-0.70 of sets against 0.91-1.0 for
+the same families in one column. Replacing the binary columns by one column that numbers their
+joint rows is a bijection of that side, so MI is unchanged.
+
+The joint rows are numbered by frequency (most frequent 0; equal counts by the rows' lexicographic
+order after each column is mapped to 0/1 by rank), so the code does not depend on the order of the
+columns, on which of a column's two values is larger, or on the order of the rows, except where
+two joint rows are exactly equally frequent.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+MAX_STATES = 10  # the most states of the prior's categorical variables
+
+
+def collapse_binary(z: np.ndarray) -> tuple[np.ndarray, int]:
+    """z (N, d) float64 validated -> (z', k): where z has >= 2 binary columns (exactly two distinct
+    values each) whose joint rows take at most MAX_STATES values, those columns replaced by one
+    column of joint-row codes (appended after the other columns), k = how many were merged;
+    otherwise (z, 0) unchanged."""
+    binary = [j for j in range(z.shape[1]) if len(np.unique(z[:, j])) == 2]
+    if len(binary) < 2:
+        return z, 0
+    bits = np.stack([z[:, j] > z[:, j].min() for j in binary], axis=1)
+    rows, inverse, counts = np.unique(bits, axis=0, return_inverse=True, return_counts=True)
+    if len(rows) > MAX_STATES:
+        return z, 0
+    # unique rows are lexicographic; a stable sort by descending count keeps that order for ties
+    order = np.argsort(-counts, kind="stable")
+    code = np.empty(len(rows), np.float64)
+    code[order] = np.arange(len(rows))
+    keep = [j for j in range(z.shape[1]) if j not in set(binary)]
+    return np.concatenate([z[:, keep], code[inverse.ravel()][:, None]], axis=1), len(binary)
