@@ -246,6 +246,7 @@ def _estimate(args) -> int:
         print(json.dumps({"mi": r.mi, "units": r.units, "interval90": [lo, hi], "n": r.n, "dx": r.dx, "dy": r.dy,
                           "method": r.extra.get("method", "network"),
                           "turned": list(r.extra["turned"]) if "turned" in r.extra else None,
+                          "merged_binary": list(r.extra.get("merged_binary", (0, 0))),
                           "quantiles": {str(k): v for k, v in r.quantiles.items()}}, indent=2))
     else:
         method = "   (table path: both sides discrete)" if r.extra.get("method") == "table" else ""

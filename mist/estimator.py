@@ -32,7 +32,7 @@ DEFAULT_MAX_N = 2048  # for a bare model without a checkpoint config (which stat
 # mist.independence) hold at once for one chunk of sets: 8 MB of int64
 CODE_CELLS_PER_CHUNK = 1 << 20
 UNMIX_DEFAULT = False  # design §12k-l: off (speed)
-COLLAPSE_BINARY_DEFAULT = False  # design §12m decides
+COLLAPSE_BINARY_DEFAULT = True  # design §12m: every clause held
 UNITS = {"nats": 1.0, "bits": 1.0 / math.log(2.0)}
 
 
@@ -55,11 +55,13 @@ class MIEstimator:
     map of that side's normal scores, so MI is unchanged) until its dependence on the other side
     lies along columns, which the network sees; a side already aligned is left as it is
     (mist.unmix, docs/design.md §12k). result.extra["turned"] says which sides were turned.
-    The differentiable path (`mi`, `quantiles_t`) does not turn sides.
+    The differentiable path (`mi`, `quantiles_t`) and `independence_test` do not turn sides (the
+    map is chosen with both sides, so a permutation test would no longer be exact).
     collapse_binary: True: a side's binary columns (two distinct values each, at least two of
     them, at most 10 distinct joint rows) reach the network as one categorical column numbering
     their joint rows (a bijection of that side: MI unchanged; mist.categorical, §12m);
-    result.extra["merged_binary"] = (columns merged in x, in y). Not on the differentiable path.
+    result.extra["merged_binary"] = (columns merged in x, in y). On by default; also in
+    `independence_test` (a map of each side alone); not on the differentiable path.
     """
 
     def __init__(self, model: torch.nn.Module, config: dict | None = None, device: str = "cpu",

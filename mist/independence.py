@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mist._validate import check_pair
+from mist.categorical import collapse_binary
 from mist.estimator import CODE_CELLS_PER_CHUNK, UNITS
 from mist.network.normalize import rank_codes_np
 from mist.network.quantiles import from_z
@@ -88,11 +89,15 @@ def independence_test(estimator, x, y, n_permutations: int = 200, seed: int | No
     seed = estimator.seed if seed is None else int(seed)
     x, y = check_pair(x, y, constant_columns)
     shape = (len(x), x.shape[1], y.shape[1])  # as given; the network may see fewer columns:
+    merged = (0, 0)
+    if estimator.collapse_binary:              # as in estimate (mist.categorical): a map of each side alone
+        (x, mx), (y, my) = collapse_binary(x), collapse_binary(y)
+        merged = (mx, my)
     x, y = estimator._fit_width(x, y)          # a map of each side alone, so the test stays exact
     n, dx, dy = len(x), x.shape[1], y.shape[1]
     permuted = "x" if dx < dy else "y"  # re-ranking (N > max_n) costs per permuted column
     if dx == 0 or dy == 0:
-        zero = estimator._result(None, shape, 0)
+        zero = estimator._result(None, shape, 0, merged)
         return IndependenceResult(1.0, zero, 0.0, np.zeros(b_perm), b_perm, seed, permuted)
 
     rng = np.random.default_rng(seed)
@@ -123,6 +128,6 @@ def independence_test(estimator, x, y, n_permutations: int = 200, seed: int | No
             z_obs = z_BK[0]
         stats.append(from_z(z_BK[:, k_median]).numpy() * UNITS[estimator.units])
     t_all = np.concatenate(stats)
-    estimate = estimator._result(z_obs, shape, len(subsets))
+    estimate = estimator._result(z_obs, shape, len(subsets), merged)
     return IndependenceResult(permutation_p_value(t_all[0], t_all[1:]), estimate, float(t_all[0]), t_all[1:],
                               b_perm, seed, permuted)
