@@ -38,3 +38,33 @@ def collapse_binary(z: np.ndarray) -> tuple[np.ndarray, int]:
     code[order] = np.arange(len(rows))
     keep = [j for j in range(z.shape[1]) if j not in set(binary)]
     return np.concatenate([z[:, keep], code[inverse.ravel()][:, None]], axis=1), len(binary)
+
+
+def collapse_binary_t(t):
+    """The same map on the differentiable path: a torch tensor (N, d) or (B, N, d) -> the tensor
+    with its binary columns replaced by their joint-row code (a constant: a discrete column carries
+    no gradient), or t itself where nothing merges (in a batch, only when every element merges the
+    same columns). Anything else (arrays, (N,) vectors) passes unchanged; validation comes after."""
+    import torch
+    if (not isinstance(t, torch.Tensor) or t.dim() not in (2, 3) or t.shape[-1] < 2 or t.device.type == "meta"
+            or t.is_complex() or t.numel() == 0):
+        return t
+    items = [t] if t.dim() == 2 else list(t)
+    plans = [_plan(item.detach().cpu().double().numpy()) for item in items]
+    if any(p is None for p in plans) or len({p[0] for p in plans}) != 1:
+        return t
+    dtype = t.dtype if t.is_floating_point() else torch.get_default_dtype()  # codes 0..9, not bools
+    out = [torch.cat([item[:, list(keep)].to(dtype), torch.as_tensor(code, dtype=dtype, device=item.device)[:, None]],
+                     dim=1) for item, (keep, code) in zip(items, plans)]
+    return out[0] if t.dim() == 2 else torch.stack(out)
+
+
+def _plan(z: np.ndarray):
+    """(kept column indices, code (N,)) where collapse_binary would merge z's binary columns, else None."""
+    if not np.all(np.isfinite(z)):
+        return None
+    merged, k = collapse_binary(z)
+    if k == 0:
+        return None
+    binary = {j for j in range(z.shape[1]) if len(np.unique(z[:, j])) == 2}
+    return tuple(j for j in range(z.shape[1]) if j not in binary), merged[:, -1]

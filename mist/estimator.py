@@ -16,7 +16,7 @@ import torch
 
 from mist._validate import check_pair
 from mist.checkpoint import REGIMES, load_checkpoint, resolve_checkpoint, served_n_max, regime_calibration, trained_dim_max
-from mist.categorical import collapse_binary
+from mist.categorical import collapse_binary, collapse_binary_t
 from mist.consistency import subsample_check
 from mist.discrete_table import miller_madow_entropy, table_quantiles
 from mist.differentiable import soft_quantiles
@@ -61,7 +61,8 @@ class MIEstimator:
     them, at most 10 distinct joint rows) reach the network as one categorical column numbering
     their joint rows (a bijection of that side: MI unchanged; mist.categorical, §12m);
     result.extra["merged_binary"] = (columns merged in x, in y). On by default; also in
-    `independence_test` (a map of each side alone); not on the differentiable path.
+    `independence_test` (a map of each side alone) and on the differentiable path (the code is
+    a constant there: a discrete column carries no gradient).
     """
 
     def __init__(self, model: torch.nn.Module, config: dict | None = None, device: str = "cpu",
@@ -299,6 +300,8 @@ class MIEstimator:
         constant_columns included; uses soft ranks (see mist.differentiable for how this differs
         from `estimate`). Computed in the model's dtype (call `est.model.double()` for float64
         gradient checks)."""
+        if self.collapse_binary:  # as in estimate (mist.categorical): binary columns as one category
+            x_t, y_t = collapse_binary_t(x_t), collapse_binary_t(y_t)
         q = soft_quantiles(self.model, x_t, y_t, temperature, constant_columns, self.device) * UNITS[self.units]
         # validated by now: tensors (N, d) or (B, N, d), or (N,)
         widths = tuple(t.shape[-1] if t.dim() > 1 else 1 for t in (x_t, y_t))

@@ -84,3 +84,19 @@ def test_independence_test_sees_what_estimate_sees():
     t = est.independence_test(x, _bits(s, 3), n_permutations=20, seed=0)
     assert t.mi == pytest.approx(est.estimate(x, _bits(s, 3)).mi, rel=1e-5, abs=1e-7)
     assert t.p_value <= 0.05
+
+
+def test_differentiable_path_merges_one_hot_labels_and_keeps_gradients():
+    import torch
+    rng = np.random.default_rng(7)
+    s = _category(n=400, k=5, seed=7)
+    x_t = torch.tensor(rng.standard_normal((400, 2)) + s[:, None], requires_grad=True)
+    onehot = torch.tensor(np.eye(5)[s])
+    code = torch.tensor(collapse_binary(np.eye(5)[s])[0])
+    est = MIEstimator.from_pretrained()
+    m = est.mi(x_t, onehot)
+    assert torch.equal(m.detach(), est.mi(x_t, code).detach())
+    m.backward()
+    assert x_t.grad is not None and torch.isfinite(x_t.grad).all() and x_t.grad.abs().sum() > 0
+    batched = est.mi(torch.stack([x_t.detach()] * 2), torch.stack([onehot] * 2))
+    assert torch.allclose(batched, m.detach().expand(2))
