@@ -48,6 +48,7 @@ N_BASIS = 8          # cosine basis functions per projection
 N_RANDOM = 64
 N_REFINE = 3
 GATE = 0.05
+SCREEN = True        # run the screen before the search (design §12l); §12n measures it off
 SEED = 20261204
 
 
@@ -89,6 +90,7 @@ def _turned_sides(x_B: np.ndarray, y_B: np.ndarray) -> list[tuple]:
         turned = [None] * len(side_B)
         if len(want):
             passed, sliced = _screen(z[want], w[want], other[want], rows_BR[want], lin[want])
+            passed = passed if SCREEN else np.ones_like(passed)
             for k, b in enumerate(want):
                 if passed[k]:
                     turned[b] = _search(z[b], w[b], other[b], rows_BR[b], lin[b], sliced[k])
