@@ -226,7 +226,8 @@ def _estimator(args):
     try:
         return MIEstimator.from_pretrained(args.checkpoint, units=args.units, device=device,
                                            table_path=getattr(args, "table_path", False),
-                                           unmix=getattr(args, "unmix", False))
+                                           unmix=getattr(args, "unmix", False),
+                                           collapse_binary=not getattr(args, "keep_binary", False))
     except Exception as err:  # any damage to a checkpoint; loading never runs code (safetensors + JSON)
         raise CLIError(f"--checkpoint {args.checkpoint or 'mist-default'}: {err}") from None
 
@@ -308,6 +309,8 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--table-path", action="store_true",
                    help="both sides discrete with a small, well-sampled table: the Miller-Madow plug-in "
                         "with bootstrap quantiles instead of the network (docs/design.md 12i)")
+    e.add_argument("--keep-binary", action="store_true",
+                   help="do not merge a side's binary columns into one categorical column (docs/design.md 12m)")
     e.add_argument("--unmix", action="store_true",
                    help="turn a side of 2-16 continuous columns (N >= 128) whose dependence is spread over "
                         "its columns until it lies along them (MI unchanged; slower; docs/design.md 12k-l)")

@@ -75,9 +75,10 @@ class MIEstimator:
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
         self.units, self.seed, self.max_subsets = units, seed, max_subsets
-        self.table_path = bool(table_path)
-        self.unmix = bool(unmix)
-        self.collapse_binary = bool(collapse_binary)
+        for name, flag in (("table_path", table_path), ("unmix", unmix), ("collapse_binary", collapse_binary)):
+            if not isinstance(flag, (bool, np.bool_)):  # "no" or 0.5 would silently count as True
+                raise TypeError(f"{name} must be True or False, got {flag!r}")
+        self.table_path, self.unmix, self.collapse_binary = bool(table_path), bool(unmix), bool(collapse_binary)
         self.max_n = int(max_n or (served_n_max(self.config) if "served_n" in self.config else DEFAULT_MAX_N))
         # the network stores levels in float32 (0.025 -> 0.02500000037...); as result keys they
         # must be the decimals users type, so r.quantiles[0.025] and r.interval(0.95) work

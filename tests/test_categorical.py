@@ -100,3 +100,23 @@ def test_differentiable_path_merges_one_hot_labels_and_keeps_gradients():
     assert x_t.grad is not None and torch.isfinite(x_t.grad).all() and x_t.grad.abs().sum() > 0
     batched = est.mi(torch.stack([x_t.detach()] * 2), torch.stack([onehot] * 2))
     assert torch.allclose(batched, m.detach().expand(2))
+
+
+@pytest.mark.parametrize("name", ["table_path", "unmix", "collapse_binary"])
+def test_option_flags_must_be_booleans(name):
+    with pytest.raises(TypeError, match=name):
+        MIEstimator.from_pretrained(**{name: "no"})
+
+
+def test_cli_keep_binary(tmp_path, capsys):
+    import json
+    from mist.cli import main
+    s = _category(n=500, seed=8)
+    x = np.random.default_rng(8).standard_normal(500) + s
+    path = tmp_path / "b.csv"
+    np.savetxt(path, np.c_[x, _bits(s, 3)], delimiter=",", header="x,b0,b1,b2", comments="")
+    args = ["estimate", str(path), "--x", "x", "--y", "b0,b1,b2", "--json"]
+    assert main(args) == 0
+    assert json.loads(capsys.readouterr().out)["merged_binary"] == [0, 3]
+    assert main(args + ["--keep-binary"]) == 0
+    assert json.loads(capsys.readouterr().out)["merged_binary"] == [0, 0]
