@@ -29,7 +29,8 @@ Each side is searched against the other side's *raw* normal scores, so estimate(
 estimate(y, x) see the same columns. The search rows (at most SEARCH_ROWS) are chosen by rank,
 not position, and the random candidates come from a fixed seed: the result does not depend on
 row order and is reproducible. The map is chosen with both sides, so on independent data it can
-pick a spurious direction; the gate and N >= MIN_N keep that small (measured in §12k).
+pick a spurious direction; the gates and N >= MIN_N keep that small (measured in §12k-l: the
+independence grid is unchanged).
 """
 
 from __future__ import annotations
