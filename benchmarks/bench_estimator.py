@@ -84,7 +84,7 @@ def main():
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--collapse-binary", choices=["on", "off"], default=None,
                     help="MIEstimator(collapse_binary=...) (design §12m); default: the estimator's default")
-    ap.add_argument("--unmix", choices=["on", "off"], default=None,
+    ap.add_argument("--unmix", choices=["on", "off", "auto"], default=None,
                     help="MIEstimator(unmix=...) (design §12k); default: the estimator's default")
     ap.add_argument("--speed-only", action="store_true", help="skip the accuracy tables")
     args = ap.parse_args()

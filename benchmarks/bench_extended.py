@@ -42,7 +42,7 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--collapse-binary", choices=["on", "off"], default=None,
                     help="MIEstimator(collapse_binary=...) (design §12m); default: the estimator's default")
-    ap.add_argument("--unmix", choices=["on", "off"], default=None, help="MIEstimator(unmix=...) (design §12k)")
+    ap.add_argument("--unmix", choices=["on", "off", "auto"], default=None, help="MIEstimator(unmix=...) (design §12k)")
     ap.add_argument("--from-batch", type=int, default=0,
                     help="report only batches with index >= this (a clean check on batches not used to design)")
     ap.add_argument("--table-path", action="store_true",

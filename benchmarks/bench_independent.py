@@ -51,7 +51,7 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--collapse-binary", choices=["on", "off"], default=None,
                     help="MIEstimator(collapse_binary=...) (design §12m); default: the estimator's default")
-    ap.add_argument("--unmix", choices=["on", "off"], default=None, help="MIEstimator(unmix=...) (design §12k)")
+    ap.add_argument("--unmix", choices=["on", "off", "auto"], default=None, help="MIEstimator(unmix=...) (design §12k)")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     est = MIEstimator.from_pretrained(args.checkpoint, **unmix_kwargs(args.unmix, args.collapse_binary))

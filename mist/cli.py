@@ -226,7 +226,7 @@ def _estimator(args):
     try:
         return MIEstimator.from_pretrained(args.checkpoint, units=args.units, device=device,
                                            table_path=getattr(args, "table_path", False),
-                                           unmix=getattr(args, "unmix", False),
+                                           **({"unmix": True} if getattr(args, "unmix", False) else {}),
                                            collapse_binary=not getattr(args, "keep_binary", False))
     except Exception as err:  # any damage to a checkpoint; loading never runs code (safetensors + JSON)
         raise CLIError(f"--checkpoint {args.checkpoint or 'mist-default'}: {err}") from None

@@ -55,6 +55,7 @@ class MIEstimator:
     map of that side's normal scores, so MI is unchanged) until its dependence on the other side
     lies along columns, which the network sees; a side already aligned is left as it is
     (mist.unmix, docs/design.md §12k). result.extra["turned"] says which sides were turned.
+    "auto": only a side whose other side has one column (§12p).
     The differentiable path (`mi`, `quantiles_t`) and `independence_test` do not turn sides (the
     map is chosen with both sides, so a permutation test would no longer be exact).
     collapse_binary: True: a side's binary columns (two distinct values each, at least two of
@@ -76,9 +77,12 @@ class MIEstimator:
         self.model = model.to(self.device).eval()
         self.units, self.seed, self.max_subsets = units, seed, max_subsets
         for name, flag in (("table_path", table_path), ("unmix", unmix), ("collapse_binary", collapse_binary)):
-            if not isinstance(flag, (bool, np.bool_)):  # "no" or 0.5 would silently count as True
-                raise TypeError(f"{name} must be True or False, got {flag!r}")
-        self.table_path, self.unmix, self.collapse_binary = bool(table_path), bool(unmix), bool(collapse_binary)
+            if not isinstance(flag, (bool, np.bool_)) and not (name == "unmix" and flag == "auto"):
+                # "no" or 0.5 would silently count as True
+                allowed = "True, False or 'auto'" if name == "unmix" else "True or False"
+                raise TypeError(f"{name} must be {allowed}, got {flag!r}")
+        self.table_path, self.collapse_binary = bool(table_path), bool(collapse_binary)
+        self.unmix = "auto" if unmix == "auto" else bool(unmix)
         self.max_n = int(max_n or (served_n_max(self.config) if "served_n" in self.config else DEFAULT_MAX_N))
         # the network stores levels in float32 (0.025 -> 0.02500000037...); as result keys they
         # must be the decimals users type, so r.quantiles[0.025] and r.interval(0.95) work
@@ -128,7 +132,7 @@ class MIEstimator:
         merged = {i: prepared[i][0][1] for i in seen}
         turned = {}
         if self.unmix:  # batched over the sets of one shape (mist.unmix, docs/design.md §12k-l)
-            for i, (tx, ty, info) in zip(seen, unmix_many([sides[i] for i in seen])):
+            for i, (tx, ty, info) in zip(seen, unmix_many([sides[i] for i in seen], single_only=self.unmix == "auto")):
                 sides[i], turned[i] = (tx, ty), info["turned"]
         codes = {i: self._codes(*sides[i], rngs[i]) for i in seen}
         groups: dict[tuple, list] = {}

@@ -59,24 +59,26 @@ def unmix_pair(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, di
     return unmix_many([(x, y)])[0]
 
 
-def unmix_many(pairs: list) -> list[tuple[np.ndarray, np.ndarray, dict]]:
+def unmix_many(pairs: list, single_only: bool = False) -> list[tuple[np.ndarray, np.ndarray, dict]]:
     """unmix_pair of every (x, y) in pairs; the screen runs batched over the sets of one shape
-    (the same arithmetic as one at a time)."""
+    (the same arithmetic as one at a time). single_only: a side is searched only when the other
+    side has one column (design §12p)."""
     out = [(x, y, {"turned": (False, False)}) for x, y in pairs]
     groups: dict[tuple, list[int]] = {}
     for i, (x, y) in enumerate(pairs):
-        if _eligible(x, len(x)) or _eligible(y, len(y)):
+        if _eligible(x, len(x), y.shape[1], single_only) or _eligible(y, len(y), x.shape[1], single_only):
             groups.setdefault(x.shape + y.shape[1:], []).append(i)
     for items in groups.values():
         group = [pairs[i] for i in items]
-        for b, turned in zip(items, _turned_sides(np.stack([x for x, _ in group]), np.stack([y for _, y in group]))):
+        x_B, y_B = np.stack([x for x, _ in group]), np.stack([y for _, y in group])
+        for b, turned in zip(items, _turned_sides(x_B, y_B, single_only)):
             x, y = pairs[b]
             out[b] = (x if turned[0] is None else turned[0], y if turned[1] is None else turned[1],
                       {"turned": (turned[0] is not None, turned[1] is not None)})
     return out
 
 
-def _turned_sides(x_B: np.ndarray, y_B: np.ndarray) -> list[tuple]:
+def _turned_sides(x_B: np.ndarray, y_B: np.ndarray, single_only: bool = False) -> list[tuple]:
     """x_B (B, N, dx), y_B (B, N, dy), one shape -> per set (x' or None, y' or None): the turned
     side (N, d), or None where it stays as it is."""
     n = x_B.shape[1]
@@ -87,7 +89,7 @@ def _turned_sides(x_B: np.ndarray, y_B: np.ndarray) -> list[tuple]:
     u, _, vt = np.linalg.svd(np.swapaxes(zx, -1, -2) @ zy / n)  # linear CCA of the whitened sides
     sides = []
     for side_B, z, w, other, lin in ((x_B, zx, wx, gy, u[..., :, 0]), (y_B, zy, wy, gx, vt[..., 0, :])):
-        want = np.flatnonzero([_eligible(side, n) for side in side_B])
+        want = np.flatnonzero([_eligible(side, n, other.shape[-1], single_only) for side in side_B])
         turned = [None] * len(side_B)
         if len(want):
             passed, sliced = _screen(z[want], w[want], other[want], rows_BR[want], lin[want])
@@ -99,11 +101,12 @@ def _turned_sides(x_B: np.ndarray, y_B: np.ndarray) -> list[tuple]:
     return list(zip(*sides))
 
 
-def _eligible(side: np.ndarray, n: int) -> bool:
-    """A side is searched if N >= MIN_N, it has 2..MAX_WIDTH columns and none has ties on more
-    than 5% of its rows (turning would mix a discrete column's ties away)."""
+def _eligible(side: np.ndarray, n: int, other_width: int, single_only: bool = False) -> bool:
+    """A side is searched if N >= MIN_N, it has 2..MAX_WIDTH columns, none has ties on more than 5%
+    of its rows (turning would mix a discrete column's ties away) and, with single_only, the other
+    side has one column."""
     d = side.shape[1]
-    if n < MIN_N or not 2 <= d <= MAX_WIDTH:
+    if n < MIN_N or not 2 <= d <= MAX_WIDTH or (single_only and other_width != 1):
         return False
     return all(len(np.unique(side[:, j])) >= 0.95 * n for j in range(d))
 

@@ -111,3 +111,16 @@ def test_linear_dependence_is_left_to_the_network():
     x = x @ np.linalg.qr(rng.standard_normal((4, 4)))[0]
     _, _, info = unmix_pair(x, y)
     assert info["turned"] == (False, False)
+
+
+def test_auto_searches_only_against_a_single_column():
+    from mist.unmix import unmix_many
+    x, y, _, _ = _mixed_parabola(n=800, seed=11)
+    rng = np.random.default_rng(11)
+    wide_y = np.c_[y, rng.standard_normal((800, 2))]
+    out = unmix_many([(x, y), (x, wide_y)], single_only=True)
+    assert out[0][2]["turned"] == (True, False)  # against one column: searched, turned
+    assert out[1][2]["turned"] == (False, False) and out[1][0] is x  # against three: not searched
+    assert unmix_many([(x, wide_y)])[0][2]["turned"][0]  # unmix=True searches it
+    est = MIEstimator.from_pretrained(unmix="auto")
+    assert est.estimate(x, y).extra["turned"] == (True, False)

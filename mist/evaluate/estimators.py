@@ -188,5 +188,5 @@ def make_baseline(name: str, settings: dict | None = None, seed: int = 0) -> _Ba
 def unmix_kwargs(flag: str | None, collapse: str | None = None) -> dict:
     """A benchmark's --unmix and --collapse-binary on/off/None as MIEstimator keyword arguments
     (None: the estimator's default)."""
-    out = {} if flag is None else {"unmix": flag == "on"}
+    out = {} if flag is None else {"unmix": {"on": True, "off": False, "auto": "auto"}[flag]}
     return out if collapse is None else out | {"collapse_binary": collapse == "on"}
