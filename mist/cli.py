@@ -226,7 +226,7 @@ def _estimator(args):
     try:
         return MIEstimator.from_pretrained(args.checkpoint, units=args.units, device=device,
                                            table_path=getattr(args, "table_path", False),
-                                           **({"unmix": True} if getattr(args, "unmix", False) else {}),
+                                           **({"unmix": args.unmix} if getattr(args, "unmix", None) is not None else {}),
                                            collapse_binary=not getattr(args, "keep_binary", False))
     except Exception as err:  # any damage to a checkpoint; loading never runs code (safetensors + JSON)
         raise CLIError(f"--checkpoint {args.checkpoint or 'mist-default'}: {err}") from None
@@ -311,9 +311,11 @@ def main(argv: list[str] | None = None) -> int:
                         "with bootstrap quantiles instead of the network (docs/design.md 12i)")
     e.add_argument("--keep-binary", action="store_true",
                    help="do not merge a side's binary columns into one categorical column (docs/design.md 12m)")
-    e.add_argument("--unmix", action="store_true",
-                   help="turn a side of 2-16 continuous columns (N >= 128) whose dependence is spread over "
-                        "its columns until it lies along them (MI unchanged; slower; docs/design.md 12k-l)")
+    e.add_argument("--unmix", dest="unmix", action="store_const", const=True, default=None,
+                   help="turn every side of 2-16 continuous columns (N >= 128) whose dependence is spread over "
+                        "its columns until it lies along them (MI unchanged; slow). Default: only a side whose "
+                        "other side is one column (docs/design.md 12k-12p)")
+    e.add_argument("--no-unmix", dest="unmix", action="store_const", const=False, help="turn no side")
     m = sub.add_parser("matrix", help="MI between every pair of columns of a table",
                        description="MI medians between every pair of columns (CSV matrix; diagonal empty).")
     m.add_argument("data", help="a .csv/.tsv file (UTF-8, header optional) or a .npy/.npz array (N, columns)")

@@ -230,15 +230,20 @@ def test_table_path_flag_on_two_binary_columns(tmp_path, ckpt, capsys):
     assert json.loads(capsys.readouterr().out)["method"] == "network"
 
 
-def test_unmix_flag_turns_a_mixed_side(tmp_path, ckpt, capsys):
+def test_unmix_flags_turn_a_mixed_side(tmp_path, ckpt, capsys):
     rng = np.random.default_rng(2)
     s = rng.uniform(-1, 1, 600)
     x = np.c_[s, rng.standard_normal((600, 2))] @ np.linalg.qr(rng.standard_normal((3, 3)))[0]
     y = s ** 2 + 0.05 * rng.standard_normal(600)
     path = tmp_path / "m.csv"
-    np.savetxt(path, np.c_[x, y], delimiter=",", header="a,b,c,y", comments="")
-    args = ["estimate", str(path), "--x", "a,b,c", "--y", "y", "--json", "--checkpoint", ckpt]
-    assert main(args + ["--unmix"]) == 0
-    assert json.loads(capsys.readouterr().out)["turned"] == [True, False]
-    assert main(args) == 0
-    assert json.loads(capsys.readouterr().out)["turned"] is None
+    np.savetxt(path, np.c_[x, y, rng.standard_normal(600)], delimiter=",", header="a,b,c,y,z", comments="")
+    one = ["estimate", str(path), "--x", "a,b,c", "--y", "y", "--json", "--checkpoint", ckpt]
+    two = ["estimate", str(path), "--x", "a,b,c", "--y", "y,z", "--json", "--checkpoint", ckpt]
+
+    def turned(args):
+        assert main(args) == 0
+        return json.loads(capsys.readouterr().out)["turned"]
+    assert turned(one) == [True, False]            # default "auto": against a single column
+    assert turned(one + ["--no-unmix"]) is None
+    assert turned(two) == [False, False]           # "auto" leaves two multi-column sides alone
+    assert turned(two + ["--unmix"])[0] is True    # --unmix searches every eligible side
