@@ -16,10 +16,9 @@ import numpy as np
 import torch
 
 from mist import MIEstimator
-from mist.evaluate.estimators import unmix_kwargs
 from mist import metrics
 from mist.evaluate.ksg import ksg_mi
-from mist.evaluate.estimators import KSG
+from mist.evaluate.estimators import KSG, option_kwargs
 from mist.evaluate.rows import estimator_rows
 from mist.data.suites import build_suite
 
@@ -90,7 +89,7 @@ def main():
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    est = MIEstimator.from_pretrained(args.checkpoint, **unmix_kwargs(args.unmix, args.collapse_binary))
+    est = MIEstimator.from_pretrained(args.checkpoint, **option_kwargs(args.unmix, args.collapse_binary))
     for name in () if args.speed_only else ("imd", "oomd"):
         accuracy(est, name, build_suite(name, args.batches))
     speed(est)

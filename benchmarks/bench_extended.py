@@ -19,9 +19,8 @@ import time
 import torch
 
 from mist import MIEstimator
-from mist.evaluate.estimators import unmix_kwargs
 from mist.data.suites import build_suite
-from mist.evaluate.estimators import make_baseline
+from mist.evaluate.estimators import make_baseline, option_kwargs
 from mist.evaluate.rows import estimator_rows
 from mist.metrics import headline
 
@@ -50,7 +49,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     estimators = {"mist": MIEstimator.from_pretrained(args.checkpoint, table_path=args.table_path,
-                                                     **unmix_kwargs(args.unmix, args.collapse_binary))}
+                                                     **option_kwargs(args.unmix, args.collapse_binary))}
     for b in args.baselines:
         estimators[b] = make_baseline(b, {b: {"n_boot": args.n_boot}})
     print(f"checkpoint: {args.checkpoint or 'mist-default'}; {args.batches} batches per suite")

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from mist import MIEstimator
-from mist.evaluate.estimators import unmix_kwargs
+from mist.evaluate.estimators import option_kwargs
 
 ZERO_LOW = 0.05   # nats: an interval whose low end is at most this "contains 0"
 SMALL_MEDIAN = 0.5
@@ -54,7 +54,7 @@ def main(argv=None):
     ap.add_argument("--unmix", choices=["on", "off", "auto"], default=None, help="MIEstimator(unmix=...) (design §12k)")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
-    est = MIEstimator.from_pretrained(args.checkpoint, **unmix_kwargs(args.unmix, args.collapse_binary))
+    est = MIEstimator.from_pretrained(args.checkpoint, **option_kwargs(args.unmix, args.collapse_binary))
     rng = np.random.default_rng(args.seed)
     shapes = sorted({(d, d) for d in args.dims} | {(d, 1) for d in args.dims})
     print("| marginal | N | dx | dy | worst low90 | worst median | worst high90 | prior_driven | s/set | ok |")

@@ -25,19 +25,29 @@ def collapse_binary(z: np.ndarray) -> tuple[np.ndarray, int]:
     values each) whose joint rows take at most MAX_STATES values, those columns replaced by one
     column of joint-row codes (appended after the other columns), k = how many were merged;
     otherwise (z, 0) unchanged."""
+    plan = _joint_code(z)
+    if plan is None:
+        return z, 0
+    keep, code = plan
+    return np.concatenate([z[:, list(keep)], code[:, None]], axis=1), z.shape[1] - len(keep)
+
+
+def _joint_code(z: np.ndarray) -> tuple[tuple[int, ...], np.ndarray] | None:
+    """(indices of z's non-binary columns, joint-row code (N,) float64 of its binary columns), or
+    None where fewer than two columns are binary or their joint rows exceed MAX_STATES."""
     binary = [j for j in range(z.shape[1]) if len(np.unique(z[:, j])) == 2]
     if len(binary) < 2:
-        return z, 0
+        return None
     bits = np.stack([z[:, j] > z[:, j].min() for j in binary], axis=1)
     rows, inverse, counts = np.unique(bits, axis=0, return_inverse=True, return_counts=True)
     if len(rows) > MAX_STATES:
-        return z, 0
+        return None
     # unique rows are lexicographic; a stable sort by descending count keeps that order for ties
     order = np.argsort(-counts, kind="stable")
     code = np.empty(len(rows), np.float64)
     code[order] = np.arange(len(rows))
-    keep = [j for j in range(z.shape[1]) if j not in set(binary)]
-    return np.concatenate([z[:, keep], code[inverse.ravel()][:, None]], axis=1), len(binary)
+    binary_set = set(binary)
+    return tuple(j for j in range(z.shape[1]) if j not in binary_set), code[inverse.ravel()]
 
 
 def collapse_binary_t(t):
@@ -50,21 +60,11 @@ def collapse_binary_t(t):
             or t.is_complex() or t.numel() == 0):
         return t
     items = [t] if t.dim() == 2 else list(t)
-    plans = [_plan(item.detach().cpu().double().numpy()) for item in items]
+    plans = [_joint_code(z) if np.all(np.isfinite(z := item.detach().cpu().double().numpy())) else None
+             for item in items]
     if any(p is None for p in plans) or len({p[0] for p in plans}) != 1:
         return t
     dtype = t.dtype if t.is_floating_point() else torch.get_default_dtype()  # codes 0..9, not bools
     out = [torch.cat([item[:, list(keep)].to(dtype), torch.as_tensor(code, dtype=dtype, device=item.device)[:, None]],
                      dim=1) for item, (keep, code) in zip(items, plans)]
     return out[0] if t.dim() == 2 else torch.stack(out)
-
-
-def _plan(z: np.ndarray):
-    """(kept column indices, code (N,)) where collapse_binary would merge z's binary columns, else None."""
-    if not np.all(np.isfinite(z)):
-        return None
-    merged, k = collapse_binary(z)
-    if k == 0:
-        return None
-    binary = {j for j in range(z.shape[1]) if len(np.unique(z[:, j])) == 2}
-    return tuple(j for j in range(z.shape[1]) if j not in binary), merged[:, -1]

@@ -221,10 +221,11 @@ class MIEstimator:
 
     def _prepare(self, x, y, constant_columns, rng, discrete_x=None, discrete_y=None):
         """Validate, cap, take the table path where it applies, and fit the width.
-        Returns (((x, y) as the network will see them, before mist.unmix; how many binary columns
-        of each side mist.categorical merged) or None for an empty side or a table; (N, dx, dy); the entropy cap in nats or None (see `entropy_cap`); the
-        table path's {level: MI in nats} where both sides are discrete and the table well
-        sampled, else None (mist.discrete_table; the network is then not run))."""
+        Returns (((x, y) as the network will see them, before mist.unmix; how many binary
+        columns of each side mist.categorical merged) or None for an empty side or a table;
+        (N, dx, dy); the entropy cap in nats or None (see `entropy_cap`); the table path's
+        {level: MI in nats} where both sides are discrete and the table well sampled, else None
+        (mist.discrete_table; the network is then not run))."""
         x, y = check_pair(x, y, constant_columns)
         shape = (len(x), x.shape[1], y.shape[1])
         if x.shape[1] == 0 or y.shape[1] == 0:
@@ -232,11 +233,16 @@ class MIEstimator:
         cap, both_discrete = entropy_cap(x, y, discrete_x, discrete_y, with_kinds=True)
         if both_discrete and self.table_path and (table := table_quantiles(x, y, self.levels, cap, rng)) is not None:
             return None, shape, cap, table
-        merged = (0, 0)
-        if self.collapse_binary:  # binary columns as one categorical column (mist.categorical, §12m)
-            (x, mx), (y, my) = collapse_binary(x), collapse_binary(y)
-            merged = (mx, my)
+        x, y, merged = self._collapse(x, y)
         return (self._fit_width(x, y), merged), shape, cap, None
+
+    def _collapse(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
+        """With collapse_binary, each side's binary columns as one categorical column
+        (mist.categorical, §12m; a map of each side alone) and how many were merged per side."""
+        if not self.collapse_binary:
+            return x, y, (0, 0)
+        (x, mx), (y, my) = collapse_binary(x), collapse_binary(y)
+        return x, y, (mx, my)
 
     def _codes(self, x: np.ndarray, y: np.ndarray, rng) -> list[np.ndarray]:
         """Split N > max_n into random subsets and rank each (sub)set's columns: exactly the

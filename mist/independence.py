@@ -29,7 +29,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from mist._validate import check_pair
-from mist.categorical import collapse_binary
 from mist.estimator import CODE_CELLS_PER_CHUNK, UNITS
 from mist.network.normalize import rank_codes_np
 from mist.network.quantiles import from_z
@@ -89,10 +88,7 @@ def independence_test(estimator, x, y, n_permutations: int = 200, seed: int | No
     seed = estimator.seed if seed is None else int(seed)
     x, y = check_pair(x, y, constant_columns)
     shape = (len(x), x.shape[1], y.shape[1])  # as given; the network may see fewer columns:
-    merged = (0, 0)
-    if estimator.collapse_binary:              # as in estimate (mist.categorical): a map of each side alone
-        (x, mx), (y, my) = collapse_binary(x), collapse_binary(y)
-        merged = (mx, my)
+    x, y, merged = estimator._collapse(x, y)  # as in estimate (mist.categorical): a map of each side alone
     x, y = estimator._fit_width(x, y)          # a map of each side alone, so the test stays exact
     n, dx, dy = len(x), x.shape[1], y.shape[1]
     permuted = "x" if dx < dy else "y"  # re-ranking (N > max_n) costs per permuted column

@@ -65,22 +65,24 @@ def unmix_many(pairs: list, single_only: bool = False) -> list[tuple[np.ndarray,
     side has one column (design §12p)."""
     out = [(x, y, {"turned": (False, False)}) for x, y in pairs]
     groups: dict[tuple, list[int]] = {}
+    wanted = {}  # i -> (search x?, search y?), decided once per set
     for i, (x, y) in enumerate(pairs):
-        if _eligible(x, len(x), y.shape[1], single_only) or _eligible(y, len(y), x.shape[1], single_only):
+        want = (_eligible(x, len(x), y.shape[1], single_only), _eligible(y, len(y), x.shape[1], single_only))
+        if any(want):
             groups.setdefault(x.shape + y.shape[1:], []).append(i)
+            wanted[i] = want
     for items in groups.values():
-        group = [pairs[i] for i in items]
-        x_B, y_B = np.stack([x for x, _ in group]), np.stack([y for _, y in group])
-        for b, turned in zip(items, _turned_sides(x_B, y_B, single_only)):
+        x_B, y_B = np.stack([pairs[i][0] for i in items]), np.stack([pairs[i][1] for i in items])
+        for b, turned in zip(items, _turned_sides(x_B, y_B, np.array([wanted[i] for i in items]))):
             x, y = pairs[b]
             out[b] = (x if turned[0] is None else turned[0], y if turned[1] is None else turned[1],
                       {"turned": (turned[0] is not None, turned[1] is not None)})
     return out
 
 
-def _turned_sides(x_B: np.ndarray, y_B: np.ndarray, single_only: bool = False) -> list[tuple]:
-    """x_B (B, N, dx), y_B (B, N, dy), one shape -> per set (x' or None, y' or None): the turned
-    side (N, d), or None where it stays as it is."""
+def _turned_sides(x_B: np.ndarray, y_B: np.ndarray, want_B2: np.ndarray) -> list[tuple]:
+    """x_B (B, N, dx), y_B (B, N, dy), one shape; want_B2 (B, 2) bool: which sides to search ->
+    per set (x' or None, y' or None): the turned side (N, d), or None where it stays as it is."""
     n = x_B.shape[1]
     gx, gy = _normal_scores(x_B), _normal_scores(y_B)
     rows_BR = _search_rows(gx, gy)
@@ -88,9 +90,9 @@ def _turned_sides(x_B: np.ndarray, y_B: np.ndarray, single_only: bool = False) -
     zx, zy = gx @ wx, gy @ wy
     u, _, vt = np.linalg.svd(np.swapaxes(zx, -1, -2) @ zy / n)  # linear CCA of the whitened sides
     sides = []
-    for side_B, z, w, other, lin in ((x_B, zx, wx, gy, u[..., :, 0]), (y_B, zy, wy, gx, vt[..., 0, :])):
-        want = np.flatnonzero([_eligible(side, n, other.shape[-1], single_only) for side in side_B])
-        turned = [None] * len(side_B)
+    for s, (z, w, other, lin) in enumerate(((zx, wx, gy, u[..., :, 0]), (zy, wy, gx, vt[..., 0, :]))):
+        want = np.flatnonzero(want_B2[:, s])
+        turned = [None] * len(x_B)
         if len(want):
             passed, sliced = _screen(z[want], w[want], other[want], rows_BR[want], lin[want])
             passed = passed if SCREEN else np.ones_like(passed)

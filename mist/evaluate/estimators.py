@@ -185,8 +185,8 @@ def make_baseline(name: str, settings: dict | None = None, seed: int = 0) -> _Ba
     raise ValueError(f"unknown baseline {name!r}; expected one of {BASELINES}")
 
 
-def unmix_kwargs(flag: str | None, collapse: str | None = None) -> dict:
+def option_kwargs(unmix: str | None, collapse: str | None) -> dict:
     """A benchmark's --unmix and --collapse-binary on/off/None as MIEstimator keyword arguments
     (None: the estimator's default)."""
-    out = {} if flag is None else {"unmix": {"on": True, "off": False, "auto": "auto"}[flag]}
+    out = {} if unmix is None else {"unmix": {"on": True, "off": False, "auto": "auto"}[unmix]}
     return out if collapse is None else out | {"collapse_binary": collapse == "on"}
