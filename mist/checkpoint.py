@@ -31,10 +31,12 @@ from safetensors.torch import load_file, save_file
 from mist import __version__
 from mist.network.config import ModelConfig, build_model
 from mist.network.routed import RoutedMI
+from mist.network.stat_head import NETWORK_LEVELS, STATISTICS, StatHead
 
 FORMAT_VERSION = 2
 READS_FORMATS = (1, 2)
 WEIGHTS, CONFIG, CARD = "model.safetensors", "config.json", "MODEL_CARD.md"
+STAT_HEAD, STAT_HEAD_WEIGHTS = "stat_head", "stat_head.safetensors"  # optional (design §12q)
 DEFAULT_CHECKPOINT = "mist-default"
 CALIBRATION_KEY = "head.calibration_z"
 _V1_SERVED_N = (8, 2048)  # what a format-1 checkpoint without a training record was used for
@@ -132,6 +134,46 @@ def write_calibration(folder, offsets_z: list[float], record: dict) -> None:
     update_record(folder, calibration={**record, "offsets_z": [float(v) for v in offsets_z]})
 
 
+def save_stat_head(folder, head: StatHead, record: dict) -> None:
+    """Store the singular-regime head (mist.network.stat_head) in a checkpoint: its weights in
+    stat_head.safetensors, what rebuilds and bounds it (and `record`: how it was fitted) in
+    config.json["stat_head"]."""
+    folder = Path(folder)
+    state = {k: v.detach().cpu().float().contiguous() for k, v in head.state_dict().items()}
+    save_file(state, str(folder / STAT_HEAD_WEIGHTS))
+    spec = {"file": STAT_HEAD_WEIGHTS, "width": head.head.mlp[0].out_features, "statistics": list(STATISTICS),
+            "network_levels": list(NETWORK_LEVELS), **record}
+    _check_stat_head(spec, folder / CONFIG)
+    update_record(folder, **{STAT_HEAD: spec})
+
+
+def load_stat_head(folder, config: dict, levels) -> tuple[StatHead, dict] | None:
+    """(the head, its config record) of a checkpoint, or None when it has none. The weights are
+    checked as the network's are (names, shapes, float32, finite); a head for other quantile
+    levels or other statistics than this mist version computes is refused."""
+    spec = config.get(STAT_HEAD)
+    if spec is None:
+        return None
+    head = StatHead(spec["width"], levels)
+    if len(spec["levels"]) != len(levels) or any(abs(a - b) > 1e-6 for a, b in zip(spec["levels"], levels)):
+        raise ValueError(f"{Path(folder) / CONFIG}: field 'stat_head.levels' {spec['levels']} differs from the "
+                         f"network's quantile levels {list(levels)}")
+    weights = Path(folder) / spec["file"]
+    try:
+        state = load_file(str(weights))
+    except (SafetensorError, OSError, ValueError) as err:
+        raise ValueError(f"{weights}: not a readable safetensors file ({err})") from None
+    expected = head.state_dict()
+    if set(state) != set(expected) or any(state[k].shape != expected[k].shape for k in expected):
+        raise ValueError(f"weights in {weights} do not match field 'stat_head' of {CONFIG} "
+                         f"(names {sorted(state)[:6]}, expected {sorted(expected)[:6]})")
+    for name, tensor in state.items():
+        if tensor.dtype != torch.float32 or not torch.isfinite(tensor).all():
+            raise ValueError(f"{weights}: tensor {name!r} must be finite float32")
+    head.load_state_dict(state)
+    return head.eval(), spec
+
+
 def upgrade_checkpoint(folder) -> bool:
     """Rewrite an older-format checkpoint (and its experts) in the current format, in place.
     Weights and outputs are unchanged. Returns whether anything was rewritten."""
@@ -201,6 +243,8 @@ def read_config(folder) -> dict:
     config["served_n"] = _check_served_n(config.get("served_n"), path)
     if "regime_calibration" in config:
         _check_regime_calibration(config["regime_calibration"], path)
+    if STAT_HEAD in config:
+        _check_stat_head(config[STAT_HEAD], path)
     config["format_version"] = FORMAT_VERSION
     return config
 
@@ -372,6 +416,28 @@ def _check_regime_calibration(value, path: Path) -> None:
     if not ok or offsets[len(offsets) // 2] != 0:
         raise ValueError(f"{where}.offsets_z must be an odd-length list of finite z offsets in [-10, 10] with 0 "
                          f"in the middle, got {offsets!r:.200}")
+
+
+def _check_stat_head(value, path: Path) -> None:
+    def where(key=""):
+        return f"{path}: field '{STAT_HEAD}{'.' + key if key else ''}'"
+    if not isinstance(value, dict):
+        raise ValueError(f"{where()} must be an object, got {value!r:.100}")
+    if value.get("file") != STAT_HEAD_WEIGHTS:  # a fixed name: a config cannot point the loader elsewhere
+        raise ValueError(f"{where('file')} must be {STAT_HEAD_WEIGHTS!r}, got {value.get('file')!r:.100}")
+    if value.get("statistics") != list(STATISTICS) or value.get("network_levels") != list(NETWORK_LEVELS):
+        raise ValueError(f"{where('statistics')}: the head reads statistics or network levels this mist version "
+                         f"does not compute ({str(value.get('statistics'))[:120]})")
+    width = value.get("width")
+    if not isinstance(width, int) or isinstance(width, bool) or not 1 <= width <= 4096:
+        raise ValueError(f"{where('width')} must be an integer in [1, 4096], got {width!r:.100}")
+    n_range, dim_max = value.get("n_range"), value.get("dim_max")
+    if not (isinstance(n_range, list) and len(n_range) == 2 and all(
+            isinstance(v, int) and not isinstance(v, bool) for v in n_range) and 2 <= n_range[0] <= n_range[1]):
+        raise ValueError(f"{where('n_range')} must be [n_min, n_max] with 2 <= n_min <= n_max, got {n_range!r:.100}")
+    if not isinstance(dim_max, int) or isinstance(dim_max, bool) or not 1 <= dim_max <= 4096:
+        raise ValueError(f"{where('dim_max')} must be an integer in [1, 4096], got {dim_max!r:.100}")
+    _check_levels(value.get("levels"), where("levels"))
 
 
 def regime_calibration(config: dict, n_levels: int) -> tuple[str, tuple[int, int], torch.Tensor] | None:

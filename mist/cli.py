@@ -227,7 +227,8 @@ def _estimator(args):
         return MIEstimator.from_pretrained(args.checkpoint, units=args.units, device=device,
                                            table_path=getattr(args, "table_path", False),
                                            **({"unmix": args.unmix} if getattr(args, "unmix", None) is not None else {}),
-                                           collapse_binary=not getattr(args, "keep_binary", False))
+                                           collapse_binary=not getattr(args, "keep_binary", False),
+                                           stat_head=not getattr(args, "no_stat_head", False))
     except Exception as err:  # any damage to a checkpoint; loading never runs code (safetensors + JSON)
         raise CLIError(f"--checkpoint {args.checkpoint or 'mist-default'}: {err}") from None
 
@@ -250,7 +251,8 @@ def _estimate(args) -> int:
                           "merged_binary": list(r.extra.get("merged_binary", (0, 0))),
                           "quantiles": {str(k): v for k, v in r.quantiles.items()}}, indent=2))
     else:
-        method = "   (table path: both sides discrete)" if r.extra.get("method") == "table" else ""
+        method = {"table": "   (table path: both sides discrete)",
+                  "stat_head": "   (N <= dx + dy: singular-regime head)"}.get(r.extra.get("method"), "")
         if any(r.extra.get("turned", ())):
             method += "   (turned: " + " and ".join(s for s, t in zip("xy", r.extra["turned"]) if t) + ")"
         print(f"MI = {r.mi:.4f} {r.units}   90% interval [{lo:.4f}, {hi:.4f}]   N={r.n} dx={r.dx} dy={r.dy}{method}")
@@ -311,6 +313,9 @@ def main(argv: list[str] | None = None) -> int:
                         "with bootstrap quantiles instead of the network (docs/design.md 12i)")
     e.add_argument("--keep-binary", action="store_true",
                    help="do not merge a side's binary columns into one categorical column (docs/design.md 12m)")
+    e.add_argument("--no-stat-head", action="store_true",
+                   help="where N <= dx + dy, keep the network's quantiles instead of the singular-regime head's "
+                        "(docs/design.md 12q)")
     e.add_argument("--unmix", dest="unmix", action="store_const", const=True, default=None,
                    help="turn every side of 2-16 continuous columns (N >= 128) whose dependence is spread over "
                         "its columns until it lies along them (MI unchanged; slow). Default: only a side whose "

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from mist._validate import check_pair
-from mist.checkpoint import REGIMES, load_checkpoint, resolve_checkpoint, served_n_max, regime_calibration, trained_dim_max
+from mist.checkpoint import REGIMES, load_checkpoint, load_stat_head, resolve_checkpoint, served_n_max, regime_calibration, trained_dim_max
 from mist.categorical import collapse_binary, collapse_binary_t
 from mist.consistency import subsample_check
 from mist.discrete_table import miller_madow_entropy, table_quantiles
@@ -23,6 +23,7 @@ from mist.differentiable import soft_quantiles
 from mist.network.normalize import DEFAULT_TEMPERATURE, rank_codes_np
 from mist.network.calibration import apply_offsets
 from mist.network.quantiles import from_z, report_mi
+from mist.network.stat_head import head_inputs, singular_statistics
 from mist.reduce import principal_scores, reduced_width
 from mist.unmix import unmix_many
 from mist.result import MIResult
@@ -65,24 +66,33 @@ class MIEstimator:
     result.extra["merged_binary"] = (columns merged in x, in y). On by default; also in
     `independence_test` (a map of each side alone) and on the differentiable path (the code is
     a constant there: a discrete column carries no gradient).
+    stat_head: True (default): where N <= dx + dy, N is in the head's range (8..127) and no side is
+    wider than its trained 64 columns, the quantiles come from the checkpoint's singular-regime
+    head (mist.network.stat_head, docs/design.md §12q): statistics that survive a singular
+    covariance plus the network's own quantiles (below the median the lower of the head's and the
+    network's, so the interval only widens downwards); result.extra["method"] == "stat_head". A
+    checkpoint without a head ignores it. Not on the differentiable path or in `independence_test`.
     """
 
     def __init__(self, model: torch.nn.Module, config: dict | None = None, device: str = "cpu",
                  units: str = "nats", seed: int = 0, max_n: int | None = None, max_subsets: int = 8,
                  table_path: bool = False, unmix: bool | str = UNMIX_DEFAULT,
-                 collapse_binary: bool = COLLAPSE_BINARY_DEFAULT):
+                 collapse_binary: bool = COLLAPSE_BINARY_DEFAULT, stat_head: bool = True):
         if units not in UNITS:
             raise ValueError(f"units must be one of {list(UNITS)}, got {units!r}")
         self.config = config or {}
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
         self.units, self.seed, self.max_subsets = units, seed, max_subsets
-        for name, flag in (("table_path", table_path), ("unmix", unmix), ("collapse_binary", collapse_binary)):
+        for name, flag in (("table_path", table_path), ("unmix", unmix), ("collapse_binary", collapse_binary),
+                           ("stat_head", stat_head)):
             if not isinstance(flag, (bool, np.bool_)) and not (name == "unmix" and flag == "auto"):
                 # "no" or 0.5 would silently count as True
                 allowed = "True, False or 'auto'" if name == "unmix" else "True or False"
                 raise TypeError(f"{name} must be {allowed}, got {flag!r}")
         self.table_path, self.collapse_binary = bool(table_path), bool(collapse_binary)
+        self.use_stat_head = bool(stat_head)
+        self.stat_head, self.stat_head_spec = None, None  # set by from_pretrained when the checkpoint has one
         self.unmix = "auto" if unmix == "auto" else bool(unmix)
         self.max_n = int(max_n or (served_n_max(self.config) if "served_n" in self.config else DEFAULT_MAX_N))
         # the network stores levels in float32 (0.025 -> 0.02500000037...); as result keys they
@@ -96,8 +106,12 @@ class MIEstimator:
     def from_pretrained(cls, path=None, **kwargs) -> "MIEstimator":
         """Load a checkpoint: a folder, the name of a shipped one, or by default
         "mist-default"."""
-        model, config = load_checkpoint(resolve_checkpoint(path))
-        return cls(model, config, **kwargs)
+        folder = resolve_checkpoint(path)
+        model, config = load_checkpoint(folder)
+        est = cls(model, config, **kwargs)
+        if est.use_stat_head and (loaded := load_stat_head(folder, config, est.levels)) is not None:
+            est.stat_head, est.stat_head_spec = loaded
+        return est
 
     # ---------------------------------------------------------------- point estimates (numpy)
     def estimate(self, x, y, constant_columns: str = "error", check: bool = False,
@@ -131,6 +145,7 @@ class MIEstimator:
         seen = [i for i, p in enumerate(prepared) if p[0] is not None]
         sides = {i: prepared[i][0][0] for i in seen}  # (x, y) as the network will see them
         merged = {i: prepared[i][0][1] for i in seen}
+        stats = {i: prepared[i][0][2] for i in seen}  # the singular-regime head's statistics or None
         turned = {}
         if self.unmix:  # batched over the sets of one shape (mist.unmix, docs/design.md §12k-l)
             for i, (tx, ty, info) in zip(seen, unmix_many([sides[i] for i in seen], single_only=self.unmix == "auto")):
@@ -143,7 +158,8 @@ class MIEstimator:
         for (c, n, dx), items in groups.items():
             z_quantiles.update(zip(items, self._z_of_sets([codes[i] for i in items], dx, cells_per_batch)))
         results = [self._table_result(table, shape) if table is not None
-                   else self._result(z_quantiles.get(i), shape, len(codes.get(i, ())), merged.get(i, (0, 0)))
+                   else self._result(z_quantiles.get(i), shape, len(codes.get(i, ())), merged.get(i, (0, 0)),
+                                     stats.get(i))
                    for i, (_, shape, _, table) in enumerate(prepared)]
         for i, (r, (_, _, cap, _)) in enumerate(zip(results, prepared)):
             if i in turned:
@@ -189,24 +205,37 @@ class MIEstimator:
         # subsets of one dataset: average their MI quantile functions, as _z_of_sets
         return from_z(outs[0]).log1p() if len(outs) == 1 else torch.stack([from_z(o) for o in outs]).mean(0).log1p()
 
-    def _result(self, z_K, shape: tuple, n_subsets: int, merged: tuple[int, int] = (0, 0)) -> MIResult:
+    def _result(self, z_K, shape: tuple, n_subsets: int, merged: tuple[int, int] = (0, 0),
+                stats_F: np.ndarray | None = None) -> MIResult:
         """z-quantiles (K,) -> MIResult in self.units for a dataset of shape (N, dx, dy);
         z_K None means a constant side: MI exactly 0. merged: how many binary columns of each
-        side mist.categorical merged into one (the network saw dx - merged + 1 columns)."""
+        side mist.categorical merged into one (the network saw dx - merged + 1 columns).
+        stats_F: the singular-regime head's statistics where it applies (`_head_statistics`)."""
         n, dx, dy = shape
         wx, wy = (d - k + 1 if k else d for d, k in zip((dx, dy), merged))
         seen = self._seen_widths(n, wx, wy)
+        network_ran = z_K is not None
         if z_K is None:
             z_K = torch.zeros(len(self.levels), dtype=torch.float64)
         elif (offsets := self._regime_offsets(n, wx, wy, seen)) is not None:  # the median does not move
             z_K = apply_offsets(z_K[None], offsets)[0]
+        extra = {}
+        if network_ran and stats_F is not None:  # design §12q: the head reads the network's quantiles
+            inputs = torch.from_numpy(head_inputs(stats_F, z_K.numpy(), self.levels)).float()[None]
+            with torch.inference_mode():
+                head_K = self.stat_head(inputs)[0].double()
+            # design §12q variant B: below the median the lower of head and network, so the head
+            # never claims more certainty of dependence than the network did
+            mid = len(self.levels) // 2
+            z_K = torch.cat([torch.minimum(head_K[:mid], z_K[:mid]), head_K[mid:]])
+            extra["method"] = "stat_head"
         q_nats = report_mi(z_K).numpy()
         q = q_nats * UNITS[self.units]
         median_nats = float(q_nats[self.levels.index(0.5)])
         # McAllester & Stratos (2020): no distribution-free evidence for MI above ~ln N, and with
         # N <= dx + dy the sample covariance is singular: there the estimate is the prior speaking
         prior_driven = bool(n <= dx + dy or median_nats > math.log(n))
-        extra = {"prior_driven": prior_driven}
+        extra = {"prior_driven": prior_driven, **extra}
         if seen != (wx, wy):  # wider than trained: the network saw principal components (_fit_width)
             extra["reduced_to"] = seen
         if any(merged):
@@ -234,7 +263,18 @@ class MIEstimator:
         if both_discrete and self.table_path and (table := table_quantiles(x, y, self.levels, cap, rng)) is not None:
             return None, shape, cap, table
         x, y, merged = self._collapse(x, y)
-        return (self._fit_width(x, y), merged), shape, cap, None
+        return (self._fit_width(x, y), merged, self._head_statistics(x, y)), shape, cap, None
+
+    def _head_statistics(self, x: np.ndarray, y: np.ndarray) -> np.ndarray | None:
+        """The singular-regime head's statistics of x (N, dx), y (N, dy) (after mist.categorical,
+        before any cut to principal components) where the head serves that shape, else None."""
+        if self.stat_head is None:
+            return None
+        (lo, hi), dim_max = self.stat_head_spec["n_range"], self.stat_head_spec["dim_max"]
+        n, dx, dy = len(x), x.shape[1], y.shape[1]
+        if not (lo <= n <= hi and n <= dx + dy and max(dx, dy) <= dim_max):
+            return None
+        return singular_statistics(x, y)
 
     def _collapse(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
         """With collapse_binary, each side's binary columns as one categorical column

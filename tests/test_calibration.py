@@ -78,12 +78,14 @@ WIDEN = [-0.4, -0.3, -0.2, -0.1, 0.0, 0.1, 0.2, 0.3, 0.4]
 
 @pytest.fixture
 def shipped_copy(tmp_path):
-    """The shipped checkpoint without its regime calibration (tests add their own)."""
+    """The shipped checkpoint without its regime calibration (tests add their own) and without
+    its singular-regime head (these tests are about the network's quantiles)."""
     import shutil
     folder = tmp_path / "ckpt"
     shutil.copytree(default_checkpoint_path(), folder)
     config = json.loads((folder / "config.json").read_text())
     config.pop("regime_calibration", None)
+    config.pop("stat_head", None)
     (folder / "config.json").write_text(json.dumps(config))
     return folder
 

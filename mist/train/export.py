@@ -99,6 +99,14 @@ def model_card(folder, name: str | None = None) -> str:
                   f"components) are widened once more at the estimator level, fitted on {reg['sets']} sets of the "
                   f"extended prior's `calib` split (docs/design.md §12f): z offsets {[round(o, 3) for o in reg['offsets_z']]}.",
                   ""]
+    head = config.get("stat_head")
+    if head:
+        lines += [f"Sets with N <= dx + dy, N in {head['n_range']} and at most {head['dim_max']} columns per side get "
+                  f"their quantiles from the singular-regime head (below the median the lower of its and the network's; "
+                  f"stat_head.safetensors, width {head['width']}; "
+                  f"docs/design.md §12q), fitted on {head.get('fit_sets', '?')} train-split sets of "
+                  f"{' + '.join(head.get('data', []))} and conformally calibrated on "
+                  f"{head.get('calibration', {}).get('sets', '?')} calib sets (`{head.get('command', '')}`).", ""]
     if card.get("command"):
         lines += [f"Measured on {card.get('measured_on', '?')} by `{card['command']}`. Comparisons with KSG, CCA and "
                   "neural bounds: `docs/benchmark.md` and `python benchmarks/bench_estimator.py`.", ""]
