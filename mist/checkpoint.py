@@ -159,17 +159,8 @@ def load_stat_head(folder, config: dict, levels) -> tuple[StatHead, dict] | None
         raise ValueError(f"{Path(folder) / CONFIG}: field 'stat_head.levels' {spec['levels']} differs from the "
                          f"network's quantile levels {list(levels)}")
     weights = Path(folder) / spec["file"]
-    try:
-        state = load_file(str(weights))
-    except (SafetensorError, OSError, ValueError) as err:
-        raise ValueError(f"{weights}: not a readable safetensors file ({err})") from None
-    expected = head.state_dict()
-    if set(state) != set(expected) or any(state[k].shape != expected[k].shape for k in expected):
-        raise ValueError(f"weights in {weights} do not match field 'stat_head' of {CONFIG} "
-                         f"(names {sorted(state)[:6]}, expected {sorted(expected)[:6]})")
-    for name, tensor in state.items():
-        if tensor.dtype != torch.float32 or not torch.isfinite(tensor).all():
-            raise ValueError(f"{weights}: tensor {name!r} must be finite float32")
+    state = _read_weights(weights)
+    _check_state(state, head.state_dict(), weights, f"field '{STAT_HEAD}' of {CONFIG}")
     head.load_state_dict(state)
     return head.eval(), spec
 
@@ -274,26 +265,36 @@ def read_state(folder, config: dict, model: torch.nn.Module) -> dict:
     weights = Path(folder) / WEIGHTS
     if not weights.is_file():
         raise FileNotFoundError(f"checkpoint {folder} has no {WEIGHTS}")
-    try:
-        state = load_file(str(weights))
-    except (SafetensorError, OSError, ValueError) as err:
-        raise ValueError(f"{weights}: not a readable safetensors file ({err})") from None
+    state = _read_weights(weights)
     expected = model.state_dict()
     if config.get("source_format") == 1 and CALIBRATION_KEY in expected and CALIBRATION_KEY not in state:
         offsets = (config.get("calibration") or {}).get("offsets_z")
         state[CALIBRATION_KEY] = _v1_offsets(offsets, expected[CALIBRATION_KEY], Path(folder) / CONFIG)
+    _check_state(state, expected, weights, f"the architecture in {CONFIG}")
+    return state
+
+
+def _read_weights(weights: Path) -> dict:
+    try:
+        return load_file(str(weights))
+    except (SafetensorError, OSError, ValueError) as err:
+        raise ValueError(f"{weights}: not a readable safetensors file ({err})") from None
+
+
+def _check_state(state: dict, expected: dict, weights: Path, against: str) -> None:
+    """The tensors read from `weights` have exactly the names, shapes and dtypes of `expected`
+    (a module's state_dict) and are finite; else a ValueError naming the file and the tensor."""
     missing, unexpected = set(expected) - set(state), set(state) - set(expected)
     bad_shapes = sorted(k for k in set(expected) & set(state) if expected[k].shape != state[k].shape)
     if missing or unexpected or bad_shapes:
-        raise ValueError(f"weights in {weights} do not match the architecture in {CONFIG}: "
+        raise ValueError(f"weights in {weights} do not match {against}: "
                          f"missing {sorted(missing)[:5]}, unexpected {sorted(unexpected)[:5]}, "
                          f"wrong shapes {[(k, tuple(state[k].shape)) for k in bad_shapes[:5]]}")
     for name, tensor in state.items():
         if tensor.dtype != expected[name].dtype:
             raise ValueError(f"{weights}: tensor {name!r} has dtype {tensor.dtype}, expected {expected[name].dtype}")
         if not torch.isfinite(tensor).all():
-            raise ValueError(f"{weights}: tensor {name!r} has NaN or inf values")
-    return state
+            raise ValueError(f"{weights}: tensor {name!r} has NaN or inf values (weights must be finite)")
 
 
 def _v1_offsets(offsets, like: torch.Tensor, path: Path) -> torch.Tensor:
@@ -407,8 +408,7 @@ def _check_regime_calibration(value, path: Path) -> None:
     if value.get("regime") not in REGIMES:
         raise ValueError(f"{where}.regime must be one of {list(REGIMES)}, got {value.get('regime')!r:.100}")
     n_range = value.get("n_range")
-    if not (isinstance(n_range, list) and len(n_range) == 2 and all(
-            isinstance(v, int) and not isinstance(v, bool) for v in n_range) and 2 <= n_range[0] <= n_range[1]):
+    if not _is_n_range(n_range):
         raise ValueError(f"{where}.n_range must be [n_min, n_max] with 2 <= n_min <= n_max, got {n_range!r:.100}")
     offsets = value.get("offsets_z")
     ok = isinstance(offsets, list) and 3 <= len(offsets) <= 99 and len(offsets) % 2 == 1 and all(
@@ -432,8 +432,7 @@ def _check_stat_head(value, path: Path) -> None:
     if not isinstance(width, int) or isinstance(width, bool) or not 1 <= width <= 4096:
         raise ValueError(f"{where('width')} must be an integer in [1, 4096], got {width!r:.100}")
     n_range, dim_max = value.get("n_range"), value.get("dim_max")
-    if not (isinstance(n_range, list) and len(n_range) == 2 and all(
-            isinstance(v, int) and not isinstance(v, bool) for v in n_range) and 2 <= n_range[0] <= n_range[1]):
+    if not _is_n_range(n_range):
         raise ValueError(f"{where('n_range')} must be [n_min, n_max] with 2 <= n_min <= n_max, got {n_range!r:.100}")
     if not isinstance(dim_max, int) or isinstance(dim_max, bool) or not 1 <= dim_max <= 4096:
         raise ValueError(f"{where('dim_max')} must be an integer in [1, 4096], got {dim_max!r:.100}")
@@ -460,6 +459,12 @@ def _check_served_n(value, path: Path) -> list[int]:
         raise ValueError(f"{path}: field 'served_n' must be [n_min, n_max] with 2 <= n_min <= n_max <= "
                          f"{MAX_N_LIMIT}, got {value!r:.100}")
     return [int(value[0]), int(value[1])]
+
+
+def _is_n_range(v) -> bool:
+    """[n_min, n_max] of ints with 2 <= n_min <= n_max."""
+    return (isinstance(v, list) and len(v) == 2 and all(isinstance(k, int) and not isinstance(k, bool) for k in v)
+            and 2 <= v[0] <= v[1])
 
 
 def _is_real(v) -> bool:

@@ -23,7 +23,7 @@ from mist.differentiable import soft_quantiles
 from mist.network.normalize import DEFAULT_TEMPERATURE, rank_codes_np
 from mist.network.calibration import apply_offsets
 from mist.network.quantiles import from_z, report_mi
-from mist.network.stat_head import head_inputs, singular_statistics
+from mist.network.stat_head import head_inputs, serves, singular_statistics
 from mist.reduce import principal_scores, reduced_width
 from mist.unmix import unmix_many
 from mist.result import MIResult
@@ -214,13 +214,12 @@ class MIEstimator:
         n, dx, dy = shape
         wx, wy = (d - k + 1 if k else d for d, k in zip((dx, dy), merged))
         seen = self._seen_widths(n, wx, wy)
-        network_ran = z_K is not None
         if z_K is None:
             z_K = torch.zeros(len(self.levels), dtype=torch.float64)
         elif (offsets := self._regime_offsets(n, wx, wy, seen)) is not None:  # the median does not move
             z_K = apply_offsets(z_K[None], offsets)[0]
         extra = {}
-        if network_ran and stats_F is not None:  # design §12q: the head reads the network's quantiles
+        if stats_F is not None:  # only for sets the network ran on (design §12q): the head reads the network's quantiles
             inputs = torch.from_numpy(head_inputs(stats_F, z_K.numpy(), self.levels)).float()[None]
             with torch.inference_mode():
                 head_K = self.stat_head(inputs)[0].double()
@@ -270,9 +269,8 @@ class MIEstimator:
         before any cut to principal components) where the head serves that shape, else None."""
         if self.stat_head is None:
             return None
-        (lo, hi), dim_max = self.stat_head_spec["n_range"], self.stat_head_spec["dim_max"]
-        n, dx, dy = len(x), x.shape[1], y.shape[1]
-        if not (lo <= n <= hi and n <= dx + dy and max(dx, dy) <= dim_max):
+        spec = self.stat_head_spec
+        if not serves(spec["n_range"], spec["dim_max"], len(x), x.shape[1], y.shape[1]):
             return None
         return singular_statistics(x, y)
 

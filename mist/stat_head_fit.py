@@ -27,7 +27,7 @@ from mist.data.stream import StreamConfig, make_batch
 from mist.estimator import MIEstimator
 from mist.network.calibration import fit_offsets
 from mist.network.quantiles import pinball_loss
-from mist.network.stat_head import StatHead
+from mist.network.stat_head import StatHead, serves
 
 N_RANGE, DIM_MAX = (8, 127), 64
 
@@ -42,10 +42,6 @@ class _Recorder(torch.nn.Module):
     def forward(self, inputs_BF):
         self.rows.append(inputs_BF[0].double().numpy().copy())
         return torch.zeros(1, self.n_levels)
-
-
-def served(n: int, dx: int, dy: int) -> bool:
-    return N_RANGE[0] <= n <= N_RANGE[1] and n <= dx + dy and max(dx, dy) <= DIM_MAX
 
 
 def collect(est: MIEstimator, priors: list[PriorConfig], split: str, batches: int, cache: Path,
@@ -64,7 +60,7 @@ def collect(est: MIEstimator, priors: list[PriorConfig], split: str, batches: in
     bar = tqdm(range(done, batches), desc=f"collect {split}", initial=done, total=batches, file=sys.stderr)
     for k in bar:
         prior = priors[k % len(priors)]
-        if served(*sample_shape(prior, batch_rng(stream.seed, split, k))):  # the shape is the first draw
+        if serves(N_RANGE, DIM_MAX, *sample_shape(prior, batch_rng(stream.seed, split, k))):  # the shape is the first draw
             batch = make_batch(prior, stream, split, k)
             recorder.rows.clear()
             pairs = list(zip(batch["x"].double().numpy(), batch["y"].double().numpy()))

@@ -25,6 +25,7 @@ import torch
 from scipy.optimize import linear_sum_assignment
 from torch import nn
 
+from mist.network.features import gaussian_mi_of_gram
 from mist.network.normalize import rank_codes_np
 from mist.network.quantiles import DEFAULT_LEVELS, QuantileHead
 
@@ -52,9 +53,13 @@ def _normal_scores(xy: np.ndarray) -> np.ndarray:
     return u / np.where(norm < 1e-12, 1.0, norm)
 
 
-def _logdet_corr(r: np.ndarray, ridge: float) -> float:
-    m = (r + ridge * np.eye(len(r))) / (1.0 + ridge)
-    return float(np.linalg.slogdet(m)[1])
+RIDGES = (0.05, 0.2, 0.5)
+
+
+def serves(n_range, dim_max: int, n: int, dx: int, dy: int) -> bool:
+    """Whether a head for N in n_range and sides of <= dim_max columns serves shape (n, dx, dy):
+    only where the sample covariance is singular, n <= dx + dy."""
+    return n_range[0] <= n <= n_range[1] and n <= dx + dy and max(dx, dy) <= dim_max
 
 
 def _equicorrelated_logdet(c: float, d: int) -> float:
@@ -75,8 +80,8 @@ def singular_statistics(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     sv = np.zeros(3)
     top = np.linalg.svd(r, compute_uv=False)[:3]
     sv[:len(top)] = top
-    ridges = [0.5 * (_logdet_corr(g[:dx, :dx], lam) + _logdet_corr(g[dx:, dx:], lam) - _logdet_corr(g, lam))
-              for lam in (0.05, 0.2, 0.5)]
+    g_t = torch.from_numpy(g)[None, None]
+    ridges = [float(gaussian_mi_of_gram(g_t, dx, lam)[0, 0]) for lam in RIDGES]
     gx, gy = u[:, :dx] @ u[:, :dx].T, u[:, dx:] @ u[:, dx:].T
     rv = (gx * gy).sum() / max(np.sqrt((gx ** 2).sum() * (gy ** 2).sum()), 1e-12)
 
